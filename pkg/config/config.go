@@ -1,0 +1,237 @@
+// Package config reads and writes signstar's TOML configuration: which
+// token to open, where its PIN lives, and which keys may sign.
+//
+// Parsing is strict: an unknown key is an error naming the key and its line,
+// because a misspelt security setting that is silently ignored is worse than
+// a refusal to start.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+	"github.com/stefanberger/go-pkcs11uri"
+)
+
+// maxSize bounds the config file; a real one is a few hundred bytes.
+const maxSize = 1 << 20
+
+// Config is the whole configuration file.
+type Config struct {
+	Token Token           `toml:"token"`
+	Keys  map[string]*Key `toml:"keys"`
+
+	// path is where the file was read from; relative paths in it are
+	// resolved against its directory.
+	path string
+}
+
+// Token says how to reach the PKCS#11 token.
+type Token struct {
+	// URI names the token as an RFC 7512 PKCS#11 URI, for example
+	// "pkcs11:token=signstar?module-path=/usr/lib/softhsm/libsofthsm2.so".
+	URI string `toml:"uri,omitempty"`
+	// Module and Label are the alternative to URI.
+	Module string `toml:"module,omitempty"`
+	Label  string `toml:"label,omitempty"`
+	// PINFile holds the user PIN; it must not be accessible by group or others.
+	PINFile string `toml:"pin-file"`
+	// LockFile, if set, serializes token sessions across processes (SoftHSM2's
+	// file store does not survive many concurrent logins).
+	LockFile string `toml:"lock-file,omitempty"`
+}
+
+// Key is one signing key on the token.
+type Key struct {
+	Type    string `toml:"type"`
+	ID      string `toml:"id"`   // CKA_ID, hex
+	Cert    string `toml:"cert"` // OpenPGP certificate file
+	Hash    string `toml:"hash,omitempty"`
+	Default bool   `toml:"default,omitempty"`
+}
+
+// Selector is what the token package needs to find the token.
+type Selector struct {
+	Module, Label, Serial string
+}
+
+var keyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+
+// ValidKeyName reports whether name may name a key. Key names travel in the
+// remote command line, so they are kept to a small, shell-inert alphabet.
+func ValidKeyName(name string) bool { return keyName.MatchString(name) }
+
+// Load reads and validates the configuration at path.
+func Load(path string) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	defer f.Close()
+	data, err := readAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read config %s: %w", path, err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	c.path = path
+	return c, nil
+}
+
+func readAll(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxSize)
+	}
+	return data, nil
+}
+
+// Parse decodes and validates a configuration document.
+func Parse(data []byte) (*Config, error) {
+	var c Config
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, decodeError(err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// decodeError turns go-toml's errors into one line naming key and line.
+func decodeError(err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		e := strict.Errors[0]
+		row, _ := e.Position()
+		return fmt.Errorf("line %d: unknown key %q", row, strings.Join(e.Key(), "."))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if k := de.Key(); len(k) > 0 {
+			return fmt.Errorf("line %d: key %q: %s", row, strings.Join(k, "."), msg)
+		}
+		return fmt.Errorf("line %d: %s", row, msg)
+	}
+	return err
+}
+
+func (c *Config) validate() error {
+	if _, err := c.Token.Selector(); err != nil {
+		return err
+	}
+	if c.Token.PINFile == "" {
+		return errors.New("token: pin-file is required")
+	}
+	defaults := 0
+	for name, k := range c.Keys {
+		if err := k.validate(name); err != nil {
+			return err
+		}
+		if k.Default {
+			defaults++
+		}
+	}
+	if defaults > 1 {
+		return errors.New("keys: more than one key has default = true")
+	}
+	return nil
+}
+
+// Selector returns the module and token the config names, from the URI or
+// from module and label.
+func (t Token) Selector() (Selector, error) {
+	switch {
+	case t.URI != "" && (t.Module != "" || t.Label != ""):
+		return Selector{}, errors.New("token: set either uri, or module and label, not both")
+	case t.URI != "":
+		return parseURI(t.URI)
+	case t.Module == "" || t.Label == "":
+		return Selector{}, errors.New("token: set uri, or both module and label")
+	}
+	return Selector{Module: t.Module, Label: t.Label}, nil
+}
+
+// parseURI reads the token and module out of an RFC 7512 URI. A PIN inside
+// the URI is refused: it would end up in a world-readable config file.
+func parseURI(s string) (Selector, error) {
+	u := pkcs11uri.New()
+	if err := u.Parse(s); err != nil {
+		return Selector{}, fmt.Errorf("token: uri: %s", strings.TrimPrefix(err.Error(), "Malformed pkcs11 URI: "))
+	}
+	if u.HasPIN() {
+		return Selector{}, errors.New("token: uri: must not carry a PIN (pin-value, pin-source): use pin-file")
+	}
+	var sel Selector
+	sel.Module, _ = u.GetQueryAttribute("module-path", false)
+	sel.Label, _ = u.GetPathAttribute("token", false)
+	sel.Serial, _ = u.GetPathAttribute("serial", false)
+	if sel.Module == "" {
+		return Selector{}, errors.New("token: uri: module-path is required (RFC 7512 section 2.4)")
+	}
+	if sel.Label == "" && sel.Serial == "" {
+		return Selector{}, errors.New("token: uri: name the token with token= or serial=")
+	}
+	return sel, nil
+}
+
+func (k *Key) validate(name string) error {
+	if !ValidKeyName(name) {
+		return fmt.Errorf("keys: invalid key name %q (letters, digits, '_', '-'; at most 64)", name)
+	}
+	if k.Type == "" || k.ID == "" || k.Cert == "" {
+		return fmt.Errorf("keys.%s: type, id and cert are required", name)
+	}
+	if _, err := k.HashName(); err != nil {
+		return fmt.Errorf("keys.%s: %w", name, err)
+	}
+	if _, err := k.IDBytes(); err != nil {
+		return fmt.Errorf("keys.%s: %w", name, err)
+	}
+	return nil
+}
+
+// Path returns the file the config was read from.
+func (c *Config) Path() string { return c.path }
+
+// Resolve makes p absolute against the config file's directory.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(filepath.Dir(c.path), p)
+}
+
+// DefaultKey returns the name of the key used when a request names none:
+// the one marked default, or the only key.
+func (c *Config) DefaultKey() (string, error) {
+	for name, k := range c.Keys {
+		if k.Default {
+			return name, nil
+		}
+	}
+	if len(c.Keys) == 1 {
+		for name := range c.Keys {
+			return name, nil
+		}
+	}
+	if len(c.Keys) == 0 {
+		return "", errors.New("no keys configured: run 'signstar key generate'")
+	}
+	return "", errors.New("no default key: name one with --key")
+}

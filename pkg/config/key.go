@@ -1,0 +1,40 @@
+package config
+
+import (
+	"crypto"
+	"encoding/hex"
+	"fmt"
+)
+
+// HashFunc returns the key's signature hash: SHA-512 unless the config
+// asks for SHA-256 (for verifiers that predate SHA-512 support).
+func (k *Key) HashFunc() (crypto.Hash, error) {
+	switch k.Hash {
+	case "", "sha512":
+		return crypto.SHA512, nil
+	case "sha256":
+		return crypto.SHA256, nil
+	}
+	return 0, fmt.Errorf("hash %q: want sha512 or sha256", k.Hash)
+}
+
+// HashName is HashFunc's name, for messages.
+func (k *Key) HashName() (string, error) {
+	h, err := k.HashFunc()
+	if err != nil {
+		return "", err
+	}
+	if h == crypto.SHA256 {
+		return "sha256", nil
+	}
+	return "sha512", nil
+}
+
+// IDBytes decodes the key's CKA_ID.
+func (k *Key) IDBytes() ([]byte, error) {
+	id, err := hex.DecodeString(k.ID)
+	if err != nil || len(id) == 0 || len(id) > 64 {
+		return nil, fmt.Errorf("id %q: want 1 to 64 bytes in hex", k.ID)
+	}
+	return id, nil
+}

@@ -1,0 +1,120 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+const header = `# signstar configuration: see signstar(1) for every key.
+# Keys below are added by 'signstar key generate'.
+
+`
+
+// Create writes a new config file holding only the token section. It never
+// overwrites an existing file.
+func Create(path string, t Token) error {
+	body, err := toml.Marshal(struct {
+		Token Token `toml:"token"`
+	}{t})
+	if err != nil {
+		return fmt.Errorf("BUG: encode config: %v", err)
+	}
+	data := append([]byte(header), body...)
+	if _, err := Parse(data); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if os.IsExist(err) {
+		return fmt.Errorf("create config: %s already exists; refusing to overwrite it", path)
+	}
+	if err != nil {
+		return fmt.Errorf("create config: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("write config %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// AddKey appends a [keys.NAME] table to the config file. Appending keeps the
+// admin's comments and layout; the file is replaced atomically so a crash
+// never leaves half a config behind.
+func (c *Config) AddKey(name string, k *Key) error {
+	if _, ok := c.Keys[name]; ok {
+		return fmt.Errorf("key %q already exists in %s", name, c.path)
+	}
+	if err := k.validate(name); err != nil {
+		return err
+	}
+	old, err := os.ReadFile(c.path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	data, err := appendKey(old, name, k)
+	if err != nil {
+		return err
+	}
+	if _, err := Parse(data); err != nil {
+		return fmt.Errorf("BUG: config after adding key %q does not parse: %v", name, err)
+	}
+	if err := replaceFile(c.path, data); err != nil {
+		return err
+	}
+	if c.Keys == nil {
+		c.Keys = map[string]*Key{}
+	}
+	c.Keys[name] = k
+	return nil
+}
+
+func appendKey(old []byte, name string, k *Key) ([]byte, error) {
+	body, err := toml.Marshal(k)
+	if err != nil {
+		return nil, fmt.Errorf("BUG: encode key: %v", err)
+	}
+	var b bytes.Buffer
+	b.Write(old)
+	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
+		b.WriteByte('\n')
+	}
+	// name matches keyName, so it is a valid bare TOML key.
+	fmt.Fprintf(&b, "\n[keys.%s]\n", name)
+	b.Write(body)
+	return b.Bytes(), nil
+}
+
+func replaceFile(path string, data []byte) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("update config: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".signstar-config-*")
+	if err != nil {
+		return fmt.Errorf("update config: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("update config: %w", err)
+	}
+	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("update config: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("update config: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("update config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("update config: %w", err)
+	}
+	return nil
+}
