@@ -1,0 +1,91 @@
+package verifytest
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// PacmanKey returns nil if pacman-key, in a fresh keyring, accepts sig over
+// data for the armored certificate cert, else an error holding its output.
+//
+// The keyring is set up as an Arch Linux system sets up its own: pacman-key
+// --init, --add cert, --lsign-key with the local master key, then --verify,
+// which demands TRUST_FULLY or TRUST_ULTIMATE from gpg. pacman-key refuses
+// armored signatures ("Cannot use armored signatures for packages"), and so
+// does pacman; an armored sig is dearmored first, so callers that ship
+// signatures to pacman must still check they emit binary ones.
+func PacmanKey(t testing.TB, cert, data, sig []byte) error {
+	t.Helper()
+	pk := newPacmanKeyring(t)
+	fpr := Fingerprint(t, cert)
+	certFile := write(t, pk.dir, "cert.asc", cert)
+	if err := pk.run("--add", certFile); err != nil {
+		return err
+	}
+	if err := pk.run("--lsign-key", fpr); err != nil {
+		return err
+	}
+	dataFile := write(t, pk.dir, "data", data)
+	sigFile := dearmor(t, pk.dir, "data.sig", sig)
+	return pk.run("--verify", sigFile, dataFile)
+}
+
+// pacmanKeyring is a pacman keyring in a temporary directory.
+type pacmanKeyring struct {
+	dir string   // working directory, holds config and test files
+	cmd []string // pacman-key with its --config and --gpgdir, maybe behind unshare
+}
+
+// newPacmanKeyring initialises a keyring in t.TempDir() and stops its
+// gpg-agent when the test ends.
+//
+// pacman-key --init generates an RSA 4096 master key, which takes seconds; an
+// Ed25519 master key is generated first instead, in the same legacy
+// pubring.gpg that --init would create, and --init then only writes its
+// gpg.conf and gpg-agent.conf. The trust path --verify checks (a key lsigned
+// by an ultimately trusted local key) is unchanged.
+func newPacmanKeyring(t testing.TB) *pacmanKeyring {
+	t.Helper()
+	dir := t.TempDir()
+	gpgdir := filepath.Join(dir, "gnupg")
+	pk := &pacmanKeyring{dir: dir}
+	pk.cmd = append(asRoot(t), Tool(t, "pacman-key"),
+		"--nocolor", "--config", write(t, dir, "pacman.conf", []byte("[options]\n")), "--gpgdir", gpgdir)
+	gpg, gpgconf := Tool(t, "gpg"), Tool(t, "gpgconf")
+	Tool(t, "vercmp") // pacman-key --init compares gpg's version with it
+	if err := os.Mkdir(gpgdir, 0o700); err != nil {
+		t.Fatalf("create pacman gpgdir: %v", err)
+	}
+	t.Cleanup(func() { run(dir, gpgconf, "--homedir", gpgdir, "--kill", "all") })
+	write(t, gpgdir, "pubring.gpg", nil)
+	if err := run(dir, gpg, "--homedir", gpgdir, "--batch", "--passphrase", "",
+		"--quick-gen-key", "Pacman Keyring Master Key <pacman@localhost>", "ed25519", "sign", "never"); err != nil {
+		t.Fatalf("generate pacman master key: %v", err)
+	}
+	if err := pk.run("--init"); err != nil {
+		t.Fatalf("initialise pacman keyring: %v", err)
+	}
+	return pk
+}
+
+// asRoot returns the command prefix that runs pacman-key as root, which it
+// demands for --init, --add and --lsign-key: none for root, else unshare
+// --map-root-user, which makes the user root in a new user namespace. If the
+// kernel refuses that, the test is skipped (or fails under SIGNSTAR_E2E=1).
+func asRoot(t testing.TB) []string {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return nil
+	}
+	unshare := Tool(t, "unshare")
+	if err := run(t.TempDir(), unshare, "--map-root-user", "true"); err != nil {
+		skipOrFatal(t, "pacman-key must run as root, and no user namespace is available: %v", err)
+	}
+	return []string{unshare, "--map-root-user"}
+}
+
+func (pk *pacmanKeyring) run(args ...string) error {
+	args = append(append([]string(nil), pk.cmd[1:]...), args...)
+	return run(pk.dir, pk.cmd[0], args...)
+}
