@@ -1,0 +1,128 @@
+// Package remote parses what an SSH client may ask of signstar: a tiny
+// grammar of whitespace-separated words, kept apart from the admin CLI so a
+// client can never reach key generation or configuration.
+//
+//	""                         sign stdin with the default key
+//	sign [--key NAME] [--armor]
+//	cert [--key NAME]          print the key's armored certificate
+//	version | help
+//
+// Anything else is refused. The grammar is deliberately smaller than a shell:
+// printable ASCII only, at most [MaxLen] bytes, no quoting, no escapes.
+package remote
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"signstar/pkg/config"
+)
+
+// MaxLen bounds a request line. A real one is under 40 bytes.
+const MaxLen = 256
+
+// Action is what the client asks for.
+type Action string
+
+const (
+	Sign    Action = "sign"
+	Cert    Action = "cert"
+	Version Action = "version"
+	Help    Action = "help"
+)
+
+// Command is a parsed request.
+type Command struct {
+	Action Action
+	Key    string // empty: the default key
+	Armor  bool
+}
+
+// ErrRefused marks every parse failure: the client asked for something
+// signstar does not do.
+var ErrRefused = errors.New("refused")
+
+func refuse(format string, v ...any) error {
+	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, v...))
+}
+
+// Parse reads one request line.
+func Parse(line string) (Command, error) {
+	if len(line) > MaxLen {
+		return Command{}, refuse("command longer than %d bytes", MaxLen)
+	}
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; c < 0x20 || c > 0x7e {
+			return Command{}, refuse("command contains byte 0x%02x: only printable ASCII is allowed", c)
+		}
+	}
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		return Command{Action: Sign}, nil
+	}
+	switch verb, args := Action(words[0]), words[1:]; verb {
+	case Sign:
+		return parseFlags(verb, args, true)
+	case Cert:
+		return parseFlags(verb, args, false)
+	case Version, Help:
+		if len(args) > 0 {
+			return Command{}, refuse("%s takes no arguments", verb)
+		}
+		return Command{Action: verb}, nil
+	}
+	return Command{}, refuse("unknown command %s (try 'help')", quote(words[0]))
+}
+
+func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
+	c := Command{Action: verb}
+	seen := map[string]bool{}
+	for i := 0; i < len(args); i++ {
+		flag, value, hasValue := strings.Cut(args[i], "=")
+		if seen[flag] {
+			return Command{}, refuse("%s given twice", quote(flag))
+		}
+		seen[flag] = true
+		switch {
+		case flag == "--armor" && armorOK && !hasValue:
+			c.Armor = true
+		case flag == "--key":
+			if !hasValue {
+				if i+1 == len(args) {
+					return Command{}, refuse("--key needs a key name")
+				}
+				i++
+				value = args[i]
+			}
+			if !config.ValidKeyName(value) {
+				return Command{}, refuse("invalid key name %s", quote(value))
+			}
+			c.Key = value
+		default:
+			return Command{}, refuse("%s does not take %s", verb, quote(args[i]))
+		}
+	}
+	return c, nil
+}
+
+// Sanitize makes client-supplied text safe to record in a log line:
+// non-printable bytes become '?', and it is cut to MaxLen bytes.
+func Sanitize(s string) string { return cut(s, MaxLen) }
+
+// quote is Sanitize for echoing a word back in an error: short enough that
+// a refusal stays one readable line.
+func quote(s string) string { return fmt.Sprintf("%q", cut(s, 32)) }
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}

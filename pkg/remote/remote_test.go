@@ -1,0 +1,100 @@
+package remote
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		want    Command
+		wantErr string
+	}{
+		{"empty", "", Command{Action: Sign}, ""},
+		{"blank", "   ", Command{Action: Sign}, ""},
+		{"sign", "sign", Command{Action: Sign}, ""},
+		{"sign key armor", "sign --key repo --armor", Command{Action: Sign, Key: "repo", Armor: true}, ""},
+		{"sign key=", "sign --key=repo", Command{Action: Sign, Key: "repo"}, ""},
+		{"armor first", "sign --armor --key pkg-2", Command{Action: Sign, Key: "pkg-2", Armor: true}, ""},
+		{"cert", "cert", Command{Action: Cert}, ""},
+		{"cert key", "cert --key repo", Command{Action: Cert, Key: "repo"}, ""},
+		{"version", "version", Command{Action: Version}, ""},
+		{"help", "help", Command{Action: Help}, ""},
+		{"cert armor", "cert --armor", Command{}, `does not take "--armor"`},
+		{"shell", "sign; rm -rf /", Command{}, `unknown command "sign;"`},
+		{"shell after flag", "sign --armor && id", Command{}, `does not take "&&"`},
+		{"shell pipe", "cat /etc/passwd | nc x 1", Command{}, `unknown command "cat"`},
+		{"scp", "scp -t /tmp", Command{}, `unknown command "scp"`},
+		{"sftp", "/usr/lib/openssh/sftp-server", Command{}, "unknown command"},
+		{"bash", "bash", Command{}, `unknown command "bash"`},
+		{"duplicate armor", "sign --armor --armor", Command{}, `"--armor" given twice`},
+		{"duplicate key", "sign --key a --key=b", Command{}, `"--key" given twice`},
+		{"key missing value", "sign --key", Command{}, "--key needs a key name"},
+		{"key bad name", "sign --key ../etc", Command{}, "invalid key name"},
+		{"armor value", "sign --armor=yes", Command{}, "does not take"},
+		{"version args", "version now", Command{}, "takes no arguments"},
+		{"nul", "sign\x00", Command{}, "byte 0x00"},
+		{"tab", "sign\t--armor", Command{}, "byte 0x09"},
+		{"newline", "sign\nrm", Command{}, "byte 0x0a"},
+		{"high byte", "sign \xff", Command{}, "byte 0xff"},
+		{"long", "sign " + strings.Repeat("a", 300), Command{}, "longer than 256"},
+		{"uppercase", "SIGN", Command{}, "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(tt.line)
+			if tt.wantErr != "" {
+				if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse(%q) error = %v, want refusal containing %q", tt.line, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Parse(%q) = %+v, %v; want %+v", tt.line, got, err, tt.want)
+			}
+		})
+	}
+}
+
+// FuzzParse checks the grammar's promises on any input: an accepted line is
+// short printable ASCII with a known action and a valid key name, and a
+// refusal's message is itself printable and bounded.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"", "sign", "sign --key repo --armor", "cert --key=x", "version", "help",
+		"scp -t .", "sign --key a --key b", "sign\x00", strings.Repeat("x", 300)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, err := Parse(line)
+		if err != nil {
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("error is not a refusal: %v", err)
+			}
+			msg := err.Error()
+			if len(msg) > 128 || Sanitize(msg) != msg {
+				t.Fatalf("refusal message is not bounded printable text: %q", msg)
+			}
+			return
+		}
+		if len(line) > MaxLen {
+			t.Fatalf("accepted a %d-byte line", len(line))
+		}
+		if Sanitize(line) != line {
+			t.Fatalf("accepted non-printable line %q", line)
+		}
+		switch c.Action {
+		case Sign, Cert, Version, Help:
+		default:
+			t.Fatalf("unknown action %q", c.Action)
+		}
+		if c.Key != "" && !strings.Contains(line, c.Key) {
+			t.Fatalf("key %q not in line %q", c.Key, line)
+		}
+		if c.Armor && c.Action != Sign {
+			t.Fatalf("armor on %s", c.Action)
+		}
+	})
+}
