@@ -1,0 +1,14 @@
+//go:build !linux
+
+package token
+
+import (
+	"fmt"
+	"os"
+)
+
+// lockFile fails closed where signstar has not been ported: a lock that
+// silently does nothing would let processes corrupt the token store.
+func lockFile(path string) (*os.File, error) {
+	return nil, fmt.Errorf("lock %q: lock files are supported on Linux only", path)
+}
