@@ -1,0 +1,177 @@
+// Package keyring opens the keys a configuration names: the private half on
+// the PKCS#11 token, the public half as an OpenPGP certificate on disk. It
+// refuses a key whose two halves disagree.
+package keyring
+
+import (
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"signstar/pkg/config"
+	"signstar/pkg/pgp"
+	"signstar/pkg/token"
+)
+
+// Keyring is an open token together with the config that names its keys.
+type Keyring struct {
+	cfg *config.Config
+	tok *token.Token
+}
+
+// Key is one usable signing key.
+type Key struct {
+	Name   string
+	Cert   *pgp.Certificate
+	Signer *pgp.Signer
+}
+
+// Open reads the PIN and logs in to the token the config names.
+func Open(cfg *config.Config) (*Keyring, error) {
+	sel, err := cfg.Token.Selector()
+	if err != nil {
+		return nil, err
+	}
+	pin, err := cfg.PIN()
+	if err != nil {
+		return nil, err
+	}
+	tok, err := token.Open(token.Options{
+		Module:   sel.Module,
+		Label:    sel.Label,
+		Serial:   sel.Serial,
+		PIN:      pin,
+		LockFile: cfg.Resolve(cfg.Token.LockFile),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Keyring{cfg: cfg, tok: tok}, nil
+}
+
+// Close logs out and releases the token.
+func (k *Keyring) Close() error { return k.tok.Close() }
+
+// Key opens the named key, or the default key when name is empty, and checks
+// that the token's public key is the certificate's.
+func (k *Keyring) Key(name string) (*Key, error) {
+	name, kc, err := lookup(k.cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := LoadCert(k.cfg, kc)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", name, err)
+	}
+	id, _ := kc.IDBytes() // validated by config.Parse
+	priv, err := k.tok.Key(id)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: %w", name, err)
+	}
+	h, _ := kc.HashFunc() // validated by config.Parse
+	s, err := pgp.NewSigner(cert, priv, h)
+	if err != nil {
+		return nil, fmt.Errorf("key %q: certificate %s does not match the token: %w", name, k.cfg.Resolve(kc.Cert), err)
+	}
+	return &Key{Name: name, Cert: cert, Signer: s}, nil
+}
+
+func lookup(cfg *config.Config, name string) (string, *config.Key, error) {
+	if name == "" {
+		var err error
+		if name, err = cfg.DefaultKey(); err != nil {
+			return "", nil, err
+		}
+	}
+	kc, ok := cfg.Keys[name]
+	if !ok {
+		return "", nil, fmt.Errorf("key %q is not configured", name)
+	}
+	return name, kc, nil
+}
+
+// LoadCert reads a key's certificate file.
+func LoadCert(cfg *config.Config, kc *config.Key) (*pgp.Certificate, error) {
+	path := cfg.Resolve(kc.Cert)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate: %w", err)
+	}
+	defer f.Close()
+	cert, err := pgp.ReadCertificate(f)
+	if err != nil {
+		return nil, fmt.Errorf("read certificate %s: %w", path, err)
+	}
+	return cert, nil
+}
+
+// NewKey says what key to generate.
+type NewKey struct {
+	Name    string
+	Type    token.KeyType
+	UserID  string
+	Created time.Time
+	Expires time.Time // zero: never
+}
+
+// Generate creates a key pair on the token, certifies it through the token,
+// writes the certificate next to the config and records the key in the
+// config. The first key becomes the default.
+func (k *Keyring) Generate(n NewKey) (*Key, error) {
+	if !config.ValidKeyName(n.Name) {
+		return nil, fmt.Errorf("invalid key name %q: use letters, digits, '_' and '-' (at most 64)", n.Name)
+	}
+	if _, ok := k.cfg.Keys[n.Name]; ok {
+		return nil, fmt.Errorf("key %q already exists in %s", n.Name, k.cfg.Path())
+	}
+	// Certificates live in their own directory: "signstar key export >
+	// NAME.asc" run next to the config must not truncate the stored copy.
+	kc := &config.Key{Type: string(n.Type), Cert: filepath.Join("certs", n.Name+".asc"), Default: len(k.cfg.Keys) == 0}
+	certPath := k.cfg.Resolve(kc.Cert)
+	if err := os.MkdirAll(filepath.Dir(certPath), 0o755); err != nil {
+		return nil, fmt.Errorf("create certificate directory: %w", err)
+	}
+	if _, err := os.Lstat(certPath); err == nil {
+		return nil, fmt.Errorf("certificate %s already exists; refusing to overwrite it", certPath)
+	}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return nil, fmt.Errorf("generate key id: %w", err)
+	}
+	kc.ID = hex.EncodeToString(id)
+	priv, err := k.tok.Generate(id, n.Name, n.Type)
+	if err != nil {
+		return nil, fmt.Errorf("generate %s key %q: %w", n.Type, n.Name, err)
+	}
+	cert, err := pgp.NewCertificate(priv, n.UserID, n.Created, n.Expires, crypto.SHA512)
+	if err != nil {
+		return nil, fmt.Errorf("certify key %q: %w", n.Name, err)
+	}
+	if err := writeCert(certPath, cert); err != nil {
+		return nil, err
+	}
+	if err := k.cfg.AddKey(n.Name, kc); err != nil {
+		return nil, err
+	}
+	return k.Key(n.Name)
+}
+
+func writeCert(path string, cert *pgp.Certificate) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("write certificate: %w", err)
+	}
+	if err := cert.WriteArmored(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write certificate %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write certificate %s: %w", path, err)
+	}
+	return f.Close()
+}
