@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -55,6 +56,9 @@ type Key struct {
 	Cert    string `toml:"cert"` // OpenPGP certificate file
 	Hash    string `toml:"hash,omitempty"`
 	Default bool   `toml:"default,omitempty"`
+	// Allow lists the SSH key fingerprints ("SHA256:...") that may use this
+	// key through the login shell; empty allows every authorized SSH key.
+	Allow []string `toml:"allow,omitempty"`
 }
 
 // Selector is what the token package needs to find the token.
@@ -203,8 +207,16 @@ func (k *Key) validate(name string) error {
 	if _, err := k.IDBytes(); err != nil {
 		return fmt.Errorf("keys.%s: %w", name, err)
 	}
+	for _, a := range k.Allow {
+		if !sshFingerprint.MatchString(a) {
+			return fmt.Errorf("keys.%s: allow: %q is not an SSH key fingerprint (SHA256:..., as ssh-keygen -l prints it)", name, a)
+		}
+	}
 	return nil
 }
+
+// sshFingerprint is OpenSSH's SHA256 fingerprint: unpadded base64 of 32 bytes.
+var sshFingerprint = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}$`)
 
 // Path returns the file the config was read from.
 func (c *Config) Path() string { return c.path }
@@ -234,4 +246,14 @@ func (c *Config) DefaultKey() (string, error) {
 		return "", errors.New("no keys configured: run 'signstar key generate'")
 	}
 	return "", errors.New("no default key: name one with --key")
+}
+
+// KeyNames returns the configured key names in sorted order.
+func (c *Config) KeyNames() []string {
+	names := make([]string, 0, len(c.Keys))
+	for name := range c.Keys {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

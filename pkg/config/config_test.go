@@ -40,6 +40,8 @@ func TestParse(t *testing.T) {
 		{"bad hash", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\nhash = \"md5\"\n", `hash "md5"`},
 		{"bad id", base + "[keys.a]\ntype = \"ed25519\"\nid = \"zz\"\ncert = \"c\"\n", `id "zz"`},
 		{"missing cert", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\n", "type, id and cert are required"},
+		{"allow", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\nallow = [\"SHA256:EaGDxUxRfAkBX/ilGde0OsryzmcJfP8KCLcNqVIj5go\"]\n", ""},
+		{"allow not a fingerprint", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\nallow = [\"ssh-ed25519 AAAA\"]\n", "not an SSH key fingerprint"},
 		{"two defaults", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\ndefault = true\n[keys.b]\ntype = \"ed25519\"\nid = \"0b\"\ncert = \"c\"\ndefault = true\n", "more than one key"},
 	}
 	for _, tt := range tests {

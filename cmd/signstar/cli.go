@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"signstar/pkg/config"
+	"signstar/pkg/keyring"
+	"signstar/pkg/token"
+)
+
+type cli struct {
+	Config  string           `help:"Configuration file." env:"SIGNSTAR_CONFIG" default:"${defaultconfig}" type:"path" placeholder:"FILE"`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+
+	Init initCmd `cmd:"" help:"Create a configuration file for a token."`
+	Key  keyCmd  `cmd:"" help:"Generate, list and export keys."`
+	Sign signCmd `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
+}
+
+type initCmd struct {
+	URI      string `help:"Token as an RFC 7512 PKCS#11 URI (with module-path), instead of --module and --token." xor:"uri" placeholder:"URI"`
+	Module   string `help:"PKCS#11 module (.so) of the token." xor:"uri" placeholder:"PATH"`
+	Token    string `help:"Label of the token." placeholder:"LABEL"`
+	PINFile  string `help:"File holding the user PIN (mode 0600 or stricter)." required:"" placeholder:"FILE"`
+	LockFile string `help:"Serialize token sessions across processes through this lock file (SoftHSM2 needs it)." placeholder:"FILE"`
+}
+
+func (c *initCmd) Run(g *cli) error {
+	t := config.Token{URI: c.URI, Module: c.Module, Label: c.Token, PINFile: c.PINFile, LockFile: c.LockFile}
+	if err := config.Create(g.Config, t); err != nil {
+		return err
+	}
+	infof("wrote %s", g.Config)
+	return nil
+}
+
+type keyCmd struct {
+	Generate keyGenerateCmd `cmd:"" help:"Generate a key pair on the token and its OpenPGP certificate."`
+	List     keyListCmd     `cmd:"" help:"List the configured keys."`
+	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
+}
+
+type keyGenerateCmd struct {
+	Name    string `help:"Name of the key in the config." required:"" placeholder:"NAME"`
+	Type    string `help:"Key type: ${keytypes}." enum:"${keytypes}" default:"ed25519"`
+	UID     string `help:"OpenPGP user ID, e.g. \"Example Repo Key <repo@example.org>\"." required:"" name:"uid" placeholder:"USERID"`
+	Expires string `help:"Expiry: a date (2030-01-31) or a duration (2y, 180d)." placeholder:"WHEN"`
+}
+
+func (c *keyGenerateCmd) Run(g *cli) error {
+	now := time.Now().UTC().Truncate(time.Second)
+	expires, err := parseExpiry(c.Expires, now)
+	if err != nil {
+		return err
+	}
+	typ, err := token.ParseKeyType(c.Type)
+	if err != nil {
+		return err
+	}
+	kr, cfg, err := openKeyring(g)
+	if err != nil {
+		return err
+	}
+	defer kr.Close()
+	k, err := kr.Generate(keyring.NewKey{Name: c.Name, Type: typ, UserID: c.UID, Created: now, Expires: expires})
+	if err != nil {
+		return err
+	}
+	infof("generated %s key %q; certificate %s; config %s updated", typ, c.Name, cfg.Resolve(cfg.Keys[c.Name].Cert), cfg.Path())
+	fmt.Println(k.Cert.Fingerprint())
+	return nil
+}
+
+// parseExpiry reads a date or a duration in days or years from now.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		if !t.After(now) {
+			return time.Time{}, fmt.Errorf("--expires %s is in the past", s)
+		}
+		return t, nil
+	}
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 || n > 100*366 {
+		return time.Time{}, fmt.Errorf("--expires %q: want a date (2030-01-31) or a duration (2y, 180d)", s)
+	}
+	switch s[len(s)-1] {
+	case 'd':
+		return now.AddDate(0, 0, n), nil
+	case 'y':
+		return now.AddDate(n, 0, 0), nil
+	}
+	return time.Time{}, fmt.Errorf("--expires %q: want a date (2030-01-31) or a duration (2y, 180d)", s)
+}
+
+type keyListCmd struct{}
+
+func (c *keyListCmd) Run(g *cli) error {
+	cfg, err := config.Load(g.Config)
+	if err != nil {
+		return err
+	}
+	def, _ := cfg.DefaultKey()
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tTYPE\tFINGERPRINT\tCREATED\tUSER ID")
+	for _, name := range cfg.KeyNames() {
+		cert, err := keyring.LoadCert(cfg, cfg.Keys[name])
+		if err != nil {
+			return fmt.Errorf("key %q: %w", name, err)
+		}
+		if name == def {
+			name += " (default)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", name, cert.Algorithm(), cert.Fingerprint(),
+			cert.Created().UTC().Format(time.DateOnly), cert.UserID())
+	}
+	return w.Flush()
+}
+
+type keyExportCmd struct {
+	Name string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
+}
+
+func (c *keyExportCmd) Run(g *cli) error {
+	cfg, err := config.Load(g.Config)
+	if err != nil {
+		return err
+	}
+	name := c.Name
+	if name == "" {
+		if name, err = cfg.DefaultKey(); err != nil {
+			return err
+		}
+	}
+	kc, ok := cfg.Keys[name]
+	if !ok {
+		return fmt.Errorf("key %q is not configured", name)
+	}
+	cert, err := keyring.LoadCert(cfg, kc)
+	if err != nil {
+		return err
+	}
+	return cert.WriteArmored(os.Stdout)
+}
+
+type signCmd struct {
+	Key   string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
+	Armor bool   `help:"Write an ASCII-armored signature instead of a binary one."`
+}
+
+func (c *signCmd) Run(g *cli) error {
+	cfg, err := config.Load(g.Config)
+	if err != nil {
+		return err
+	}
+	return signStdin(cfg, c.Key, c.Armor)
+}
+
+func openKeyring(g *cli) (*keyring.Keyring, *config.Config, error) {
+	cfg, err := config.Load(g.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	kr, err := keyring.Open(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kr, cfg, nil
+}
+
+func keyTypeEnum() string {
+	var names []string
+	for _, t := range token.KeyTypes() {
+		names = append(names, string(t))
+	}
+	return strings.Join(names, ",")
+}

@@ -1,0 +1,306 @@
+package main
+
+// End-to-end tests: the real binary, a real SoftHSM2 token per test, and
+// signatures checked by gpgv, sqv and pacman-key.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"signstar/internal/verifytest"
+	"signstar/pkg/token/tokentest"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "signstar-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "signstar")
+	build := exec.Command("go", "build", "-trimpath", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build signstar:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fixture is a fresh token and a config for it.
+type fixture struct {
+	t    *testing.T
+	dir  string
+	hsm  *tokentest.SoftHSM
+	env  []string
+	conf string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	hsm := tokentest.NewSoftHSM(t, "signstar")
+	dir := t.TempDir()
+	f := &fixture{t: t, dir: dir, hsm: hsm, conf: filepath.Join(dir, "signstar.toml")}
+	f.env = append(os.Environ(), hsm.Env(), "SIGNSTAR_CONFIG="+f.conf)
+	f.writePIN(hsm.PIN, 0o600)
+	f.ok(nil, "init", "--module", hsm.Module, "--token", hsm.Label,
+		"--pin-file", filepath.Join(dir, "pin"), "--lock-file", filepath.Join(dir, "token.lock"))
+	return f
+}
+
+func (f *fixture) writePIN(pin string, mode os.FileMode) {
+	f.t.Helper()
+	p := filepath.Join(f.dir, "pin")
+	if err := os.WriteFile(p, []byte(pin+"\n"), mode); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+type result struct {
+	stdout, stderr []byte
+	code           int
+}
+
+// run executes signstar with stdin (nil: empty) and returns what a user sees.
+func (f *fixture) run(stdin any, args ...string) result {
+	f.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = f.env
+	switch in := stdin.(type) {
+	case nil:
+	case []byte:
+		cmd.Stdin = bytes.NewReader(in)
+	case *os.File:
+		cmd.Stdin = in
+	default:
+		f.t.Fatalf("BUG: stdin of type %T", stdin)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	code := 0
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		f.t.Fatalf("run signstar %v: %v", args, err)
+	}
+	return result{out.Bytes(), errb.Bytes(), code}
+}
+
+// ok runs signstar and fails the test unless it exits 0.
+func (f *fixture) ok(stdin any, args ...string) []byte {
+	f.t.Helper()
+	r := f.run(stdin, args...)
+	if r.code != 0 {
+		f.t.Fatalf("signstar %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return r.stdout
+}
+
+func (f *fixture) generate(name, typ string) []byte {
+	f.t.Helper()
+	out := f.ok(nil, "key", "generate", "--name", name, "--type", typ, "--uid", "Test "+name+" <"+name+"@example.org>")
+	if fpr := strings.TrimSpace(string(out)); len(fpr) != 40 {
+		f.t.Fatalf("key generate printed %q, want a fingerprint", out)
+	}
+	return f.ok(nil, "key", "export", "--name", name)
+}
+
+func sample(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/pacman/sample.db.tar.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestSignEveryKeyType(t *testing.T) {
+	data := sample(t)
+	for _, typ := range []string{"ed25519", "rsa3072", "rsa4096", "p256", "p384"} {
+		t.Run(typ, func(t *testing.T) {
+			f := newFixture(t)
+			cert := f.generate("k", typ)
+			for _, args := range [][]string{{"sign"}, {"sign", "--key", "k", "--armor"}} {
+				sig := f.ok(data, args...)
+				armored := bytes.HasPrefix(sig, []byte("-----BEGIN PGP SIGNATURE-----"))
+				if want := len(args) > 1; armored != want {
+					t.Fatalf("%v: armored = %v, want %v", args, armored, want)
+				}
+				verifytest.All(t, cert, data, sig)
+			}
+		})
+	}
+}
+
+func TestFirstKeyIsDefault(t *testing.T) {
+	f := newFixture(t)
+	first := f.generate("first", "p256")
+	f.generate("second", "ed25519")
+	data := []byte("signed with the default key\n")
+	sig := f.ok(data, "sign")
+	if err := verifytest.GPGV(t, first, data, sig); err != nil {
+		t.Fatalf("default key is not the first one generated: %v", err)
+	}
+	list := string(f.ok(nil, "key", "list"))
+	if !strings.Contains(list, "first (default)") || !strings.Contains(list, "second") {
+		t.Fatalf("key list:\n%s", list)
+	}
+}
+
+func TestInitRefusesToOverwrite(t *testing.T) {
+	f := newFixture(t)
+	before, _ := os.ReadFile(f.conf)
+	r := f.run(nil, "init", "--module", f.hsm.Module, "--token", "x", "--pin-file", "pin")
+	assertError(t, r, exitFailed, "already exists")
+	after, _ := os.ReadFile(f.conf)
+	if !bytes.Equal(before, after) {
+		t.Fatal("init changed an existing config")
+	}
+}
+
+// assertError checks what a user sees on failure: the exit status, one
+// line on stderr naming the problem, and nothing at all on stdout.
+func assertError(t *testing.T, r result, code int, want string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit %d, want %d; stderr: %s", r.code, code, r.stderr)
+	}
+	if len(r.stdout) != 0 {
+		t.Errorf("stdout has %d bytes on failure, want none", len(r.stdout))
+	}
+	stderr := strings.TrimSuffix(string(r.stderr), "\n")
+	if strings.Count(stderr, "\n") != 0 || !strings.HasPrefix(stderr, "signstar: error: ") {
+		t.Errorf("stderr is not one error line: %q", stderr)
+	}
+	if !strings.Contains(stderr, want) {
+		t.Errorf("stderr %q does not mention %q", stderr, want)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	data := []byte("some data\n")
+	tests := []struct {
+		name  string
+		setup func(f *fixture)
+		stdin func(t *testing.T) any
+		want  string
+	}{
+		{"missing module", func(f *fixture) {
+			replaceInFile(t, f.conf, f.hsm.Module, "/nonexistent/libpkcs11.so")
+		}, nil, `/nonexistent/libpkcs11.so`},
+		{"token not found", func(f *fixture) {
+			replaceInFile(t, f.conf, `label = 'signstar'`, `label = 'no-such-token'`)
+		}, nil, `no-such-token`},
+		{"wrong pin", func(f *fixture) { f.writePIN("999999", 0o600) }, nil, "wrong PIN"},
+		{"pin file readable by others", func(f *fixture) { f.writePIN(f.hsm.PIN, 0o644) }, nil, "chmod 600"},
+		{"key not configured", nil, nil, `key "nope" is not configured`},
+		{"key missing on token", func(f *fixture) {
+			replaceInFile(t, f.conf, "id = '", "id = '00")
+		}, nil, "not on token"},
+		{"certificate mismatch", func(f *fixture) {
+			other := f.generate("other", "ed25519")
+			if err := os.WriteFile(filepath.Join(f.dir, "certs", "k.asc"), other, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, "does not match"},
+		{"empty input", nil, func(t *testing.T) any { return []byte{} }, "empty input"},
+		{"read error", nil, func(t *testing.T) any {
+			d, err := os.Open(t.TempDir()) // read(2) on a directory fails with EISDIR
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { d.Close() })
+			return d
+		}, "is a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.generate("k", "ed25519")
+			if tt.setup != nil {
+				tt.setup(f)
+			}
+			var stdin any = data
+			if tt.stdin != nil {
+				stdin = tt.stdin(t)
+			}
+			args := []string{"sign"}
+			if tt.name == "key not configured" {
+				args = append(args, "--key", "nope")
+			}
+			assertError(t, f.run(stdin, args...), exitFailed, tt.want)
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	f := newFixture(t)
+	assertError(t, f.run(nil, "sign", "--bogus"), exitRefused, "--bogus")
+	assertError(t, f.run(nil, "key", "generate", "--name", "x", "--uid", "x", "--type", "dsa"), exitRefused, "dsa")
+	assertError(t, f.run(nil, "key", "generate", "--name", "a b", "--uid", "x"), exitFailed, "invalid key name")
+}
+
+func replaceInFile(t *testing.T, path, old, new string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("%s does not contain %q:\n%s", path, old, data)
+	}
+	if err := os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentSign starts 32 signers at once against one SoftHSM2 token;
+// the config's lock file serializes their sessions and all must succeed.
+func TestConcurrentSign(t *testing.T) {
+	f := newFixture(t)
+	cert := f.generate("k", "ed25519")
+	const n = 32
+	type out struct {
+		data []byte
+		r    result
+	}
+	outs := make([]out, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data := []byte(fmt.Sprintf("artifact %d\n", i))
+			<-start
+			outs[i] = out{data, f.run(data, "sign")}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i, o := range outs {
+		if o.r.code != 0 {
+			t.Errorf("signer %d: exit %d: %s", i, o.r.code, o.r.stderr)
+			continue
+		}
+		if err := verifytest.GPGV(t, cert, o.data, o.r.stdout); err != nil {
+			t.Errorf("signer %d: %v", i, err)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+// Command signstar signs what it reads on standard input with a key held on a
+// PKCS#11 token and writes a detached OpenPGP signature to standard output.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/alecthomas/kong"
+)
+
+// version is stamped by 'just build' with -X main.version=...
+var version = ""
+
+const defaultConfig = "/etc/signstar/config.toml"
+
+func main() {
+	if line, ok, err := loginShell(os.Args); ok {
+		if err == nil {
+			err = serve(line)
+		}
+		exit(err)
+	}
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("signstar"),
+		kong.Description("Sign artifacts with a key that never leaves its PKCS#11 token."),
+		kong.Vars{"version": versionLine(), "keytypes": keyTypeEnum(), "defaultconfig": defaultConfig},
+	)
+	if err != nil {
+		errorf(exitFailed, "BUG: build CLI: %v", err)
+	}
+	ctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		errorf(exitRefused, "%v (see 'signstar --help')", err)
+	}
+	exit(ctx.Run(&c))
+}
+
+func versionLine() string {
+	v := version
+	if v == "" {
+		v = "(devel)"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+	}
+	return fmt.Sprintf("signstar %s (%s)", v, runtime.Version())
+}

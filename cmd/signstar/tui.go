@@ -1,0 +1,44 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"signstar/pkg/remote"
+)
+
+// Exit codes, documented in signstar(1).
+const (
+	exitOK      = 0
+	exitFailed  = 1 // the request was valid but could not be carried out
+	exitRefused = 2 // usage error or refused request
+)
+
+// errorf prints one error line and exits. Nothing is ever written to stdout
+// on this path: a partial signature is worse than none.
+func errorf(code int, format string, v ...any) {
+	fmt.Fprintf(os.Stderr, "signstar: error: "+format+"\n", v...)
+	os.Exit(code)
+}
+
+// exit ends the process with the status err calls for: 0 on success, 2
+// for a refused request, 1 for anything else.
+func exit(err error) {
+	switch {
+	case err == nil:
+		os.Exit(exitOK)
+	case errors.Is(err, remote.ErrRefused):
+		errorf(exitRefused, "%v", err)
+	default:
+		errorf(exitFailed, "%v", err)
+	}
+}
+
+func warnf(format string, v ...any) {
+	fmt.Fprintf(os.Stderr, "signstar: warning: "+format+"\n", v...)
+}
+
+func infof(format string, v ...any) {
+	fmt.Fprintf(os.Stderr, "signstar: "+format+"\n", v...)
+}

@@ -1,0 +1,34 @@
+# signstar: run `just` to list recipes.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+version := `git describe --tags --always --dirty 2>/dev/null || echo devel`
+out := "bin/signstar"
+fuzztime := env_var_or_default("SIGNSTAR_FUZZTIME", "10s")
+
+# List the recipes.
+default:
+    @just --list
+
+# Install build and test dependencies (Debian or Arch, as root), or print the command to run.
+deps:
+    scripts/deps
+
+# Build bin/signstar (cgo, -trimpath, version stamped).
+build:
+    CGO_ENABLED=1 go build -trimpath -ldflags "-X main.version={{version}}" -o {{out}} ./cmd/signstar
+    @echo "built {{out}} ({{version}})"
+
+# Run every test with real tools (SoftHSM2, gpgv, sqv, pacman-key), then each fuzz target briefly.
+test: deps
+    go vet ./...
+    SIGNSTAR_E2E=1 go test -count=1 ./...
+    SIGNSTAR_FUZZTIME={{fuzztime}} scripts/fuzz
+
+# Run each fuzz target for a bounded time (SIGNSTAR_FUZZTIME, default 10s).
+fuzz:
+    SIGNSTAR_FUZZTIME={{fuzztime}} scripts/fuzz
+
+# Throwaway SoftHSM2 token, a key, signed samples, verified by gpgv, sqv and pacman-key.
+demo: deps build
+    scripts/demo {{out}}
