@@ -43,18 +43,20 @@ type Command struct {
 // signstar does not do.
 var ErrRefused = errors.New("refused")
 
-func refuse(format string, v ...any) error {
+// Refusef returns a refusal: the client asked for something signstar does
+// not do, or may not do.
+func Refusef(format string, v ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, v...))
 }
 
 // Parse reads one request line.
 func Parse(line string) (Command, error) {
 	if len(line) > MaxLen {
-		return Command{}, refuse("command longer than %d bytes", MaxLen)
+		return Command{}, Refusef("command longer than %d bytes", MaxLen)
 	}
 	for i := 0; i < len(line); i++ {
 		if c := line[i]; c < 0x20 || c > 0x7e {
-			return Command{}, refuse("command contains byte 0x%02x: only printable ASCII is allowed", c)
+			return Command{}, Refusef("command contains byte 0x%02x: only printable ASCII is allowed", c)
 		}
 	}
 	words := strings.Fields(line)
@@ -68,11 +70,11 @@ func Parse(line string) (Command, error) {
 		return parseFlags(verb, args, false)
 	case Version, Help:
 		if len(args) > 0 {
-			return Command{}, refuse("%s takes no arguments", verb)
+			return Command{}, Refusef("%s takes no arguments", verb)
 		}
 		return Command{Action: verb}, nil
 	}
-	return Command{}, refuse("unknown command %s (try 'help')", quote(words[0]))
+	return Command{}, Refusef("unknown command %s (try 'help')", quote(words[0]))
 }
 
 func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
@@ -81,7 +83,7 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 	for i := 0; i < len(args); i++ {
 		flag, value, hasValue := strings.Cut(args[i], "=")
 		if seen[flag] {
-			return Command{}, refuse("%s given twice", quote(flag))
+			return Command{}, Refusef("%s given twice", quote(flag))
 		}
 		seen[flag] = true
 		switch {
@@ -90,17 +92,17 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 		case flag == "--key":
 			if !hasValue {
 				if i+1 == len(args) {
-					return Command{}, refuse("--key needs a key name")
+					return Command{}, Refusef("--key needs a key name")
 				}
 				i++
 				value = args[i]
 			}
 			if !config.ValidKeyName(value) {
-				return Command{}, refuse("invalid key name %s", quote(value))
+				return Command{}, Refusef("invalid key name %s", quote(value))
 			}
 			c.Key = value
 		default:
-			return Command{}, refuse("%s does not take %s", verb, quote(args[i]))
+			return Command{}, Refusef("%s does not take %s", verb, quote(args[i]))
 		}
 	}
 	return c, nil
