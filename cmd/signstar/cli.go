@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -19,9 +20,10 @@ type cli struct {
 	Config  string           `help:"Configuration file." env:"SIGNSTAR_CONFIG" default:"${defaultconfig}" type:"path" placeholder:"FILE"`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Init initCmd `cmd:"" help:"Create a configuration file for a token."`
-	Key  keyCmd  `cmd:"" help:"Generate, list and export keys."`
-	Sign signCmd `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
+	Init  initCmd  `cmd:"" help:"Create a configuration file for a token."`
+	Key   keyCmd   `cmd:"" help:"Generate, list and export keys."`
+	Sign  signCmd  `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
+	Check checkCmd `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
 }
 
 type initCmd struct {
@@ -183,4 +185,66 @@ func keyTypeEnum() string {
 		names = append(names, string(t))
 	}
 	return strings.Join(names, ",")
+}
+
+type checkCmd struct{}
+
+// Run checks what a signing request will need, reports each finding on
+// stdout, and fails if any check failed.
+func (c *checkCmd) Run(g *cli) error {
+	failed := 0
+	report := func(what string, err error, ok string) {
+		if err != nil {
+			failed++
+			fmt.Printf("FAIL  %-8s %v\n", what, err)
+			return
+		}
+		fmt.Printf("ok    %-8s %s\n", what, ok)
+	}
+	cfg, err := config.Load(g.Config)
+	report("config", err, g.Config)
+	if err != nil {
+		return errors.New("check failed")
+	}
+	report("config", config.CheckNotWritable(g.Config), "not writable by group or others")
+	_, err = cfg.PIN()
+	report("pin-file", err, cfg.Resolve(cfg.Token.PINFile)+" (mode 0600 or stricter)")
+	if err != nil {
+		fmt.Println("skip  token    and keys: no usable PIN")
+		return fmt.Errorf("check failed: %d problem(s)", failed)
+	}
+	kr, err := keyring.Open(cfg)
+	sel, _ := cfg.Token.Selector()
+	report("token", err, fmt.Sprintf("logged in to %q through %s", sel.Label+sel.Serial, sel.Module))
+	if err == nil {
+		defer kr.Close()
+		failed += checkKeys(cfg, kr, report)
+	}
+	if failed > 0 {
+		return fmt.Errorf("check failed: %d problem(s)", failed)
+	}
+	return nil
+}
+
+func checkKeys(cfg *config.Config, kr *keyring.Keyring, report func(string, error, string)) int {
+	failed := 0
+	def, _ := cfg.DefaultKey()
+	for _, name := range cfg.KeyNames() {
+		k, err := kr.Key(name)
+		if err != nil {
+			failed++
+			report("key", err, "")
+			continue
+		}
+		allow := "any authorized SSH key"
+		if n := len(cfg.Keys[name].Allow); n > 0 {
+			allow = fmt.Sprintf("%d SSH key(s)", n)
+		}
+		if name == def {
+			name += " (default)"
+		}
+		report("key", nil, fmt.Sprintf("%s: %s %s, certificate matches the token; may be used by %s",
+			name, k.Cert.Algorithm(), k.Cert.Fingerprint(), allow))
+	}
+	return failed
 }

@@ -304,3 +304,27 @@ func TestConcurrentSign(t *testing.T) {
 		}
 	}
 }
+
+func TestCheck(t *testing.T) {
+	f := newFixture(t)
+	f.generate("repo", "ed25519")
+	f.generate("pkg", "rsa3072")
+	out := string(f.ok(nil, "check"))
+	for _, want := range []string{"ok    token", "repo (default): ed25519", "pkg: rsa3072", "certificate matches the token"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+
+	os.Chmod(f.conf, 0o666)
+	f.writePIN(f.hsm.PIN, 0o640)
+	r := f.run(nil, "check")
+	if r.code != exitFailed || !strings.Contains(string(r.stderr), "check failed: 2 problem(s)") {
+		t.Fatalf("check with bad permissions: exit %d, stderr %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"FAIL  config   unsafe file permissions", "FAIL  pin-file", "chmod 600"} {
+		if !strings.Contains(string(r.stdout), want) {
+			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
