@@ -328,3 +328,64 @@ func TestCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginShellRefusesTerminal: if a pty reaches signstar anyway (an admin
+// turned PermitTTY back on), an interactive login is refused.
+func TestLoginShellRefusesTerminal(t *testing.T) {
+	script := verifytest.Tool(t, "script") // util-linux: runs a command on a new pty
+	f := newFixture(t)
+	f.generate("repo", "ed25519")
+	// bash's exec -a sets argv[0] to "-signstar", as sshd does for a login shell.
+	cmd := exec.Command(script, "-qec", "exec -a -signstar "+binary, "/dev/null")
+	cmd.Env = f.env
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitRefused {
+		t.Fatalf("login shell on a terminal: %v, want exit %d\n%s", err, exitRefused, out)
+	}
+	if !strings.Contains(string(out), "refused: interactive logins are not possible") {
+		t.Fatalf("output does not explain the refusal:\n%s", out)
+	}
+}
+
+// TestLoginShellInvocations: the three ways sshd starts a login shell.
+func TestLoginShellInvocations(t *testing.T) {
+	f := newFixture(t)
+	cert := f.generate("repo", "ed25519")
+	data := []byte("signed through the login shell\n")
+	tests := []struct {
+		name    string
+		argv0   string
+		args    []string
+		env     []string
+		armored bool
+	}{
+		{"login shell, no command", "-signstar", nil, nil, false},
+		{"shell -c client command", "signstar", []string{"-c", "sign --armor"}, nil, true},
+		{"ForceCommand, client sent nothing", "signstar", []string{"-c", "signstar"}, nil, false},
+		{"ForceCommand, client command", "signstar", []string{"-c", "signstar"}, []string{"SSH_ORIGINAL_COMMAND=sign --armor"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(binary, tt.args...)
+			cmd.Args[0] = tt.argv0
+			cmd.Env = append(f.env, tt.env...)
+			cmd.Stdin = bytes.NewReader(data)
+			sig, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("%v", err)
+			}
+			if got := bytes.HasPrefix(sig, []byte("-----BEGIN PGP")); got != tt.armored {
+				t.Fatalf("armored = %v, want %v", got, tt.armored)
+			}
+			verifytest.All(t, cert, data, sig)
+		})
+	}
+	// The admin CLI is out of reach from a client: its words are refused.
+	cmd := exec.Command(binary, "-c", "key generate --name x --uid x")
+	cmd.Env = append(f.env, "SSH_ORIGINAL_COMMAND=init --module /tmp/evil.so")
+	out, err := cmd.CombinedOutput()
+	if !strings.Contains(string(out), `refused: unknown command "init"`) || err == nil {
+		t.Fatalf("admin words through the login shell: %v\n%s", err, out)
+	}
+}
