@@ -1,0 +1,149 @@
+package request
+
+import (
+	"crypto/sha512"
+	"encoding"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+)
+
+// The request's state is a RustCrypto sha2 0.11 SHA-512 hasher, serialized
+// (testdata/signstar-request-v1/README.md):
+//
+//	0..63    eight chaining words, each little-endian
+//	64..79   count of compressed 128-byte blocks, 128-bit little-endian
+//	80       pending bytes in the block buffer, 0..127
+//	81..207  the buffer: the pending bytes, then zeros
+//
+// Go's crypto/sha512 marshals the same hasher (encoding.BinaryMarshaler) as
+// magic "sha\x07", the eight words big-endian, the whole 128-byte buffer and
+// the count of bytes absorbed as a big-endian uint64.
+const (
+	stateSize   = 208
+	blockSize   = 128
+	offBlocks   = 64
+	offPending  = 80
+	offBuffer   = 81
+	goMagic     = "sha\x07"
+	goStateSize = len(goMagic) + 8*8 + blockSize + 8
+)
+
+// sha512State is a decoded state.
+type sha512State struct {
+	h       [8]uint64
+	total   uint64 // bytes absorbed: blocks*128 + len(pending)
+	pending []byte
+}
+
+// parseState decodes the 208-byte layout, refusing what no honest hasher
+// holds: a pending count over 127 (sha2's eager buffer compresses a full
+// block at once), non-zero bytes beyond the pending ones, and more than
+// 2^64-1 bytes absorbed (Go's digest counts bytes in a uint64).
+//
+// The non-zero tail is refused although it cannot change the digest: sha2
+// always writes zeros there, and accepting anything would give one state
+// 2^(8*127) spellings, all yielding the same signature; refusing it keeps
+// the encoding one-to-one ([State] of [Request.Hash] gives back the state).
+func parseState(s []byte) (sha512State, error) {
+	const loc = "required.input.content"
+	if len(s) != stateSize {
+		return sha512State{}, invalidf(docRequest, "%s: want %d bytes, got %d", loc, stateSize, len(s))
+	}
+	var st sha512State
+	for i := range st.h {
+		st.h[i] = binary.LittleEndian.Uint64(s[8*i:])
+	}
+	lo, hi := binary.LittleEndian.Uint64(s[offBlocks:]), binary.LittleEndian.Uint64(s[offBlocks+8:])
+	if hi != 0 || lo >= 1<<57 {
+		return sha512State{}, invalidf(docRequest, "%s: block count over 2^57 (more than 2^64 bytes)", loc)
+	}
+	n := int(s[offPending])
+	if n >= blockSize {
+		return sha512State{}, invalidf(docRequest, "%s: pending count (byte %d) is %d, over %d", loc, offPending, n, blockSize-1)
+	}
+	for i := offBuffer + n; i < stateSize; i++ {
+		if s[i] != 0 {
+			return sha512State{}, invalidf(docRequest, "%s: byte %d is past the %d pending bytes but not zero", loc, i, n)
+		}
+	}
+	st.total = lo*blockSize + uint64(n)
+	st.pending = s[offBuffer : offBuffer+n]
+	return st, nil
+}
+
+// marshalGo returns st in crypto/sha512's marshaled form.
+func (st sha512State) marshalGo() []byte {
+	b := make([]byte, 0, goStateSize)
+	b = append(b, goMagic...)
+	for _, w := range st.h {
+		b = binary.BigEndian.AppendUint64(b, w)
+	}
+	b = append(b, st.pending...)
+	b = append(b, make([]byte, blockSize-len(st.pending))...)
+	return binary.BigEndian.AppendUint64(b, st.total)
+}
+
+// Hash returns a fresh SHA-512 hash that has absorbed what the client's
+// hasher had: writing to it continues the client's data, and its Sum is the
+// file's digest. It is what signstar/pkg/pgp's Signer.SignHash signs.
+func (r *Request) Hash() (hash.Hash, error) {
+	st, err := parseState(r.State)
+	if err != nil {
+		return nil, err
+	}
+	h := sha512.New()
+	u, ok := h.(encoding.BinaryUnmarshaler)
+	if !ok {
+		return nil, errors.New("BUG: crypto/sha512 hash cannot be restored")
+	}
+	if err := u.UnmarshalBinary(st.marshalGo()); err != nil {
+		return nil, fmt.Errorf("BUG: restore sha-512 state: %w", err)
+	}
+	return h, nil
+}
+
+// FileDigest returns the SHA-512 digest of the client's file: the state,
+// finalized. It is the value of the [DigestNotation].
+func (r *Request) FileDigest() ([]byte, error) {
+	h, err := r.Hash()
+	if err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// Size returns how many bytes the client's hasher absorbed.
+func (r *Request) Size() (uint64, error) {
+	st, err := parseState(r.State)
+	return st.total, err
+}
+
+// State serializes a crypto/sha512 SHA-512 hash in the 208-byte layout a
+// request carries. h is not changed. Any other hash, SHA-384 and SHA-512/256
+// included, is refused.
+func State(h hash.Hash) ([]byte, error) {
+	m, ok := h.(encoding.BinaryMarshaler)
+	if !ok {
+		return nil, fmt.Errorf("serialize hash state: %T cannot be serialized", h)
+	}
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("serialize hash state: %w", err)
+	}
+	if len(b) != goStateSize || string(b[:len(goMagic)]) != goMagic {
+		return nil, errors.New("serialize hash state: not a crypto/sha512 SHA-512 hash")
+	}
+	b = b[len(goMagic):]
+	s := make([]byte, stateSize)
+	for i := 0; i < 8; i++ {
+		binary.LittleEndian.PutUint64(s[8*i:], binary.BigEndian.Uint64(b[8*i:]))
+	}
+	x, total := b[64:64+blockSize], binary.BigEndian.Uint64(b[64+blockSize:])
+	n := total % blockSize
+	binary.LittleEndian.PutUint64(s[offBlocks:], total/blockSize) // high 64 bits stay 0
+	s[offPending] = byte(n)
+	copy(s[offBuffer:], x[:n])
+	return s, nil
+}
