@@ -1,0 +1,291 @@
+// Package audit keeps signstar's audit trail: one structured entry per
+// request, signed, refused or failed, naming who asked (account, SSH key,
+// client address), what they asked for, with which key, and the size and
+// digests of what was signed.
+//
+// It promises three things. A [Sink] acquires every file and socket it needs
+// in [Open], so [Sink.Write] runs unchanged after the seccomp and landlock
+// lockdown. [Sink.Write] returns only once the entry has been handed to
+// journald, or written and fsync'd to the file, and an error otherwise: the
+// caller holds the signature back until then and fails closed. And nothing
+// secret is logged: no PIN and no input content, only its size and digests;
+// every value is cut to a bound and stripped of control characters, so a
+// client cannot forge or bloat entries.
+package audit
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"signstar/pkg/remote"
+)
+
+// Result is how a request ended.
+type Result string
+
+const (
+	Signed  Result = "signed"
+	Refused Result = "refused" // the client asked for something it may not have
+	Failed  Result = "failed"  // a valid request that could not be carried out
+)
+
+// Mode is how signstar was started.
+type Mode string
+
+const (
+	CLI Mode = "cli" // the admin command line, "signstar sign"
+	SSH Mode = "ssh" // the login shell of an SSH account
+)
+
+// Record is one request. Write fills in MESSAGE, PRIORITY and
+// SYSLOG_IDENTIFIER; empty fields are left out of the entry.
+type Record struct {
+	RequestID string // NewRequestID, shared by every line logged for the request
+	Mode      Mode
+	Result    Result
+	Error     string // why, if Result is not Signed
+	Warning   string // a lockdown downgrade, e.g. "landlock best-effort: ..."
+
+	User   string // local account
+	SSHKey string // fingerprint of the authenticating key, "SHA256:..."
+	Client string // "address port" from SSH_CONNECTION
+
+	Request        string // the client's command line, raw: Write sanitizes it
+	Key            string // key name
+	KeyFingerprint string // OpenPGP fingerprint of the key
+
+	// InputSize and the digests describe the signed bytes (pgp.Digest).
+	// InputSHA256 is nil for a signing request (package request), where
+	// signstar sees only a SHA-512 state: size and SHA-512 come from it.
+	InputSize        int64
+	InputSHA256      []byte
+	InputSHA512      []byte
+	SignatureCreated time.Time
+}
+
+// ResultOf is the Result for a request that ended with err.
+func ResultOf(err error) Result {
+	switch {
+	case err == nil:
+		return Signed
+	case errors.Is(err, remote.ErrRefused):
+		return Refused
+	}
+	return Failed
+}
+
+// NewRequestID returns a random 128-bit request id in hex.
+func NewRequestID() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand, Go 1.24)
+	return hex.EncodeToString(b[:])
+}
+
+// Sink is where records go.
+type Sink interface {
+	// Write records r. A nil error means the entry is with journald or on
+	// disk; on error the caller must not release the signature.
+	Write(r *Record) error
+	Close() error
+}
+
+// ErrStderrInLoginShell refuses the stderr sink in the login shell, where
+// stderr goes back to the SSH client.
+var ErrStderrInLoginShell = errors.New("audit sink stderr is not allowed in the login shell: stderr goes to the SSH client")
+
+// ParseSink checks a sink spec: "journald" (or ""), "file:PATH" with an
+// absolute PATH, or "stderr".
+func ParseSink(spec string) error {
+	_, _, err := parseSink(spec)
+	return err
+}
+
+// Open acquires the sink spec names (see ParseSink): the journald socket is
+// created and connected, the file opened, here and not in Write. loginShell
+// refuses the stderr sink with [ErrStderrInLoginShell].
+func Open(spec string, loginShell bool) (Sink, error) {
+	kind, path, err := parseSink(spec)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "journald":
+		return openJournald(journalSocket)
+	case "file":
+		return openFile(path)
+	}
+	if loginShell {
+		return nil, ErrStderrInLoginShell
+	}
+	return newStderr(), nil
+}
+
+func parseSink(spec string) (kind, path string, err error) {
+	switch {
+	case spec == "" || spec == "journald":
+		return "journald", "", nil
+	case spec == "stderr":
+		return "stderr", "", nil
+	case strings.HasPrefix(spec, "file:"):
+		path = strings.TrimPrefix(spec, "file:")
+		if !filepath.IsAbs(path) || filepath.Clean(path) != path {
+			return "", "", fmt.Errorf("audit sink %q: want file:PATH with an absolute, clean PATH", spec)
+		}
+		return "file", path, nil
+	}
+	return "", "", fmt.Errorf("audit sink %q: want journald, file:PATH or stderr", spec)
+}
+
+// Bounds on field values, in bytes before the "..." that marks a cut. With
+// every value bounded an entry stays under 8 KiB, far below a datagram's
+// limit, so journald's memfd path for big entries is never needed.
+const (
+	maxShort   = 256  // names, addresses, fingerprints
+	maxLong    = 1024 // error and warning text
+	maxMessage = 2048
+)
+
+// field is one journal field. Names are fixed here and match
+// [A-Z0-9_]+, not starting with '_', as journald requires.
+type field struct{ name, value string }
+
+// fields is the entry for r, in a fixed order, values sanitized and bounded.
+// It fails on a record that cannot be right, so a caller's bug withholds
+// the signature instead of logging a wrong entry.
+func (r *Record) fields() ([]field, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	f := []field{
+		{"MESSAGE", clean(r.message(), maxMessage)},
+		{"PRIORITY", strconv.Itoa(r.priority())},
+		{"SYSLOG_IDENTIFIER", "signstar"},
+		{"SIGNSTAR_REQUEST_ID", clean(r.RequestID, maxShort)},
+		{"SIGNSTAR_MODE", string(r.Mode)},
+		{"SIGNSTAR_RESULT", string(r.Result)},
+	}
+	add := func(name, value string, n int) {
+		if value != "" {
+			f = append(f, field{name, clean(value, n)})
+		}
+	}
+	add("SIGNSTAR_ERROR", r.Error, maxLong)
+	add("SIGNSTAR_WARNING", r.Warning, maxLong)
+	add("SIGNSTAR_USER", r.User, maxShort)
+	add("SIGNSTAR_SSH_KEY", r.SSHKey, maxShort)
+	add("SIGNSTAR_CLIENT", r.Client, maxShort)
+	if r.Mode == SSH {
+		// Always there in the login shell: empty means the client sent no
+		// command, which signs with the default key.
+		f = append(f, field{"SIGNSTAR_REQUEST", remote.Sanitize(r.Request)})
+	}
+	add("SIGNSTAR_KEY", r.Key, maxShort)
+	add("SIGNSTAR_KEY_FINGERPRINT", r.KeyFingerprint, maxShort)
+	if r.Result == Signed {
+		f = append(f, field{"SIGNSTAR_INPUT_SIZE", strconv.FormatInt(r.InputSize, 10)})
+		add("SIGNSTAR_INPUT_SHA256", hex.EncodeToString(r.InputSHA256), maxShort)
+		f = append(f,
+			field{"SIGNSTAR_INPUT_SHA512", hex.EncodeToString(r.InputSHA512)},
+			field{"SIGNSTAR_SIGNATURE_CREATED", r.SignatureCreated.UTC().Format(time.RFC3339)})
+	}
+	return f, nil
+}
+
+// check rejects records that would log a lie: a signature without its
+// digests, a failure without its reason.
+func (r *Record) check() error {
+	switch {
+	case r.RequestID == "":
+		return errors.New("BUG: audit record without a request id")
+	case r.Mode != CLI && r.Mode != SSH:
+		return fmt.Errorf("BUG: audit record with mode %q", r.Mode)
+	case r.Result != Signed && r.Result != Refused && r.Result != Failed:
+		return fmt.Errorf("BUG: audit record with result %q", r.Result)
+	case r.Result != Signed && r.Error == "":
+		return fmt.Errorf("BUG: audit record %s without an error", r.Result)
+	case r.Result == Signed && r.Error != "":
+		return errors.New("BUG: audit record signed with an error")
+	case r.Result == Signed && (r.InputSize <= 0 || len(r.InputSHA512) != 64 ||
+		(r.InputSHA256 != nil && len(r.InputSHA256) != 32) ||
+		r.SignatureCreated.IsZero() || r.Key == "" || r.KeyFingerprint == ""):
+		return errors.New("BUG: audit record signed without key, input size, digest or creation time")
+	}
+	return nil
+}
+
+// priority is the syslog level, RFC 5424 section 6.2.1.
+func (r *Record) priority() int {
+	switch r.Result {
+	case Signed:
+		return 6 // info
+	case Refused:
+		return 4 // warning
+	}
+	return 3 // err
+}
+
+// message is the one line an admin reads in plain journalctl output.
+func (r *Record) message() string {
+	var m string
+	switch r.Result {
+	case Signed:
+		alg, sum := "sha256", r.InputSHA256
+		if sum == nil {
+			alg, sum = "sha512", r.InputSHA512
+		}
+		m = fmt.Sprintf("signed %d bytes (%s %x...) with key %q for %s",
+			r.InputSize, alg, sum[:8], r.Key, r.who())
+	default:
+		m = fmt.Sprintf("%s %s: %s", r.Result, r.who(),
+			strings.TrimPrefix(clean(r.Error, maxLong), "refused: "))
+	}
+	if r.Warning != "" {
+		m += " [warning: " + clean(r.Warning, maxLong) + "]"
+	}
+	return m
+}
+
+// who names the requester: "signer (SHA256:...) from 192.0.2.7 51234", or
+// "root via cli".
+func (r *Record) who() string {
+	w := clean(r.User, maxShort)
+	if w == "" {
+		w = "unknown user"
+	}
+	if r.SSHKey != "" {
+		w += " (" + clean(r.SSHKey, maxShort) + ")"
+	}
+	if r.Client != "" {
+		w += " from " + clean(r.Client, maxShort)
+	}
+	if r.Mode == CLI {
+		w += " via cli"
+	}
+	return w
+}
+
+// clean makes s safe for one log field: invalid UTF-8 and runes that are
+// not printable (control characters, newlines, bidi overrides) become '?',
+// and it is cut to at most n bytes, on a rune boundary, plus "...".
+func clean(s string, n int) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			r = '?'
+		}
+		if b.Len()+utf8.RuneLen(r) > n {
+			b.WriteString("...")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,281 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"signstar/pkg/remote"
+)
+
+// asMap is fields as a map, failing on a repeated name.
+func asMap(t testing.TB, f []field) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	for _, x := range f {
+		if _, dup := m[x.name]; dup {
+			t.Fatalf("field %s repeated", x.name)
+		}
+		m[x.name] = x.value
+	}
+	return m
+}
+
+// diffEntry reports every field of want that got lacks or has otherwise,
+// and every SIGNSTAR_ field or MESSAGE/PRIORITY/SYSLOG_IDENTIFIER that got
+// has and want does not.
+func diffEntry(got, want map[string]string) []string {
+	var d []string
+	for k, v := range want {
+		if got[k] != v {
+			d = append(d, fmt.Sprintf("%s = %q, want %q", k, got[k], v))
+		}
+	}
+	for k, v := range got {
+		_, ok := want[k]
+		if !ok && (strings.HasPrefix(k, "SIGNSTAR_") || k == "MESSAGE" || k == "PRIORITY" || k == "SYSLOG_IDENTIFIER") {
+			d = append(d, fmt.Sprintf("unexpected %s = %q", k, v))
+		}
+	}
+	return d
+}
+
+func TestFields(t *testing.T) {
+	want := wantEntries(testID)
+	for i, r := range testRecords(testID) {
+		t.Run(string(r.Result), func(t *testing.T) {
+			f, err := r.fields()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := diffEntry(asMap(t, f), want[i]); d != nil {
+				t.Fatalf("fields:\n%s", strings.Join(d, "\n"))
+			}
+			if len(f) != len(want[i]) {
+				t.Fatalf("%d fields, want %d", len(f), len(want[i]))
+			}
+		})
+	}
+}
+
+func TestFieldsEmptyRequest(t *testing.T) {
+	// In the login shell an empty request (sign with the default key) is
+	// recorded as such, not left out.
+	r := testRecords(testID)[0]
+	r.Request = ""
+	f, err := r.fields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := asMap(t, f)["SIGNSTAR_REQUEST"]; !ok || v != "" {
+		t.Fatalf("SIGNSTAR_REQUEST = %q, %v; want present and empty", v, ok)
+	}
+}
+
+func TestFieldsSigningRequest(t *testing.T) {
+	// A signing request gives a SHA-512 state only: no SHA-256 to log.
+	r := testRecords(testID)[0]
+	r.InputSHA256 = nil
+	f, err := r.fields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := asMap(t, f)
+	if _, ok := m["SIGNSTAR_INPUT_SHA256"]; ok || m["SIGNSTAR_INPUT_SHA512"] != sha512Hex ||
+		!strings.HasPrefix(m["MESSAGE"], "signed 6 bytes (sha512 e7c22b994c59d9cf...) with key") {
+		t.Fatalf("fields = %v", m)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(r *Record)
+	}{
+		{"no request id", func(r *Record) { r.RequestID = "" }},
+		{"no mode", func(r *Record) { r.Mode = "" }},
+		{"bad result", func(r *Record) { r.Result = "ok" }},
+		{"signed with error", func(r *Record) { r.Error = "x" }},
+		{"signed without size", func(r *Record) { r.InputSize = 0 }},
+		{"signed without sha512", func(r *Record) { r.InputSHA512 = nil }},
+		{"signed with short sha256", func(r *Record) { r.InputSHA256 = r.InputSHA256[:16] }},
+		{"signed with short sha512", func(r *Record) { r.InputSHA512 = r.InputSHA512[:32] }},
+		{"signed without time", func(r *Record) { r.SignatureCreated = time.Time{} }},
+		{"signed without key", func(r *Record) { r.Key = "" }},
+		{"signed without fingerprint", func(r *Record) { r.KeyFingerprint = "" }},
+		{"failed without error", func(r *Record) { r.Result, r.Error = Failed, "" }},
+		{"refused without error", func(r *Record) { r.Result, r.Error = Refused, "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRecords(testID)[0]
+			tt.change(r)
+			_, err := r.fields()
+			if err == nil || !strings.HasPrefix(err.Error(), "BUG: ") {
+				t.Fatalf("fields() error = %v, want a BUG", err)
+			}
+		})
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct {
+		name, in string
+		n        int
+		want     string
+	}{
+		{"plain", "signer", 256, "signer"},
+		{"utf-8 kept", "José <jose@example.org>", 256, "José <jose@example.org>"},
+		{"newline", "a\nMESSAGE=x", 256, "a?MESSAGE=x"},
+		{"controls", "a\x00b\x1b[31m\x7f", 256, "a?b?[31m?"},
+		{"bidi override", "abc\u202edcba", 256, "abc?dcba"},
+		{"line separator", "a\u2028b", 256, "a?b"},
+		{"invalid utf-8", "a\xffb", 256, "a?b"},
+		{"cut", "abcdef", 4, "abcd..."},
+		{"cut on rune boundary", "aéé", 4, "aé..."},
+		{"exact", "abcd", 4, "abcd"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := clean(tt.in, tt.n); got != tt.want {
+				t.Fatalf("clean(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFieldsBounded(t *testing.T) {
+	long := strings.Repeat("x", 100_000)
+	r := &Record{RequestID: long, Mode: SSH, Result: Failed, Error: long, Warning: long,
+		User: long, SSHKey: long, Client: long, Request: long, Key: long, KeyFingerprint: long}
+	f, err := r.fields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range f {
+		if len(x.value) > maxMessage+3 {
+			t.Errorf("%s is %d bytes", x.name, len(x.value))
+		}
+	}
+	if n := len(encodeNative(f)); n > 8<<10 {
+		t.Errorf("entry is %d bytes, want under 8 KiB", n)
+	}
+	m := asMap(t, f)
+	if len(m["SIGNSTAR_ERROR"]) != maxLong+3 || len(m["SIGNSTAR_USER"]) != maxShort+3 ||
+		len(m["SIGNSTAR_REQUEST"]) != remote.MaxLen+3 {
+		t.Errorf("bounds: error %d, user %d, request %d bytes", len(m["SIGNSTAR_ERROR"]),
+			len(m["SIGNSTAR_USER"]), len(m["SIGNSTAR_REQUEST"]))
+	}
+}
+
+func TestParseSink(t *testing.T) {
+	tests := []struct {
+		spec     string
+		wantKind string // "" for an error
+	}{
+		{"", "journald"},
+		{"journald", "journald"},
+		{"stderr", "stderr"},
+		{"file:/var/log/signstar/audit.jsonl", "file"},
+		{"file:", ""},
+		{"file:audit.jsonl", ""},
+		{"file:/var/log/../tmp/a", ""},
+		{"file:/var/log/", ""},
+		{"syslog", ""},
+		{"Journald", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			kind, _, err := parseSink(tt.spec)
+			if kind != tt.wantKind || (err == nil) != (tt.wantKind != "") {
+				t.Fatalf("parseSink(%q) = %q, %v; want %q", tt.spec, kind, err, tt.wantKind)
+			}
+			if (ParseSink(tt.spec) == nil) != (tt.wantKind != "") {
+				t.Fatalf("ParseSink(%q) disagrees with parseSink", tt.spec)
+			}
+		})
+	}
+}
+
+func TestOpenStderrInLoginShell(t *testing.T) {
+	if _, err := Open("stderr", true); !errors.Is(err, ErrStderrInLoginShell) {
+		t.Fatalf("Open(stderr, login shell) error = %v, want ErrStderrInLoginShell", err)
+	}
+	s, err := Open("stderr", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResultOf(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want Result
+	}{
+		{"nil", nil, Signed},
+		{"refused", remote.Refusef("unknown command"), Refused},
+		{"wrapped refusal", fmt.Errorf("serve: %w", remote.Refusef("x")), Refused},
+		{"other", errors.New("CKR_DEVICE_ERROR"), Failed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ResultOf(tt.err); got != tt.want {
+				t.Fatalf("ResultOf(%v) = %s, want %s", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewRequestID(t *testing.T) {
+	hex128 := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	a, b := NewRequestID(), NewRequestID()
+	if !hex128.MatchString(a) || a == b {
+		t.Fatalf("NewRequestID() = %q, %q", a, b)
+	}
+}
+
+// validName is journald's rule for field names a client may send.
+var validName = regexp.MustCompile(`^[A-Z0-9][A-Z0-9_]*$`)
+
+// FuzzFields checks, for any client-controlled text, that the entry keeps
+// its fixed fields, every value is bounded, printable UTF-8 on one line, and
+// the native encoding decodes back to exactly the fields.
+func FuzzFields(f *testing.F) {
+	f.Add("signer", "scp -t /tmp", "refused: x\nMESSAGE=forged", "192.0.2.7 51234")
+	f.Add("", "", "\xff\x00\u202e", "")
+	f.Fuzz(func(t *testing.T, user, request, errText, client string) {
+		r := &Record{RequestID: testID, Mode: SSH, Result: Refused, Error: errText + "x",
+			User: user, Client: client, Request: request}
+		fs, err := r.fields()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range fs {
+			if !validName.MatchString(x.name) {
+				t.Errorf("field name %q", x.name)
+			}
+			if len(x.value) > maxMessage+3 || !utf8.ValidString(x.value) || strings.ContainsAny(x.value, "\n\x00") {
+				t.Errorf("%s = %q", x.name, x.value)
+			}
+		}
+		got, err := decodeNative(encodeNative(fs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(fs) {
+			t.Fatalf("decoded %v, want %v", got, fs)
+		}
+		m := asMap(t, fs)
+		if m["SIGNSTAR_RESULT"] != "refused" || m["PRIORITY"] != "4" || m["SIGNSTAR_REQUEST_ID"] != testID {
+			t.Fatalf("fixed fields changed: %v", m)
+		}
+	})
+}
