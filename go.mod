@@ -20,4 +20,5 @@ require (
 	github.com/seccomp/libseccomp-golang v0.11.1 // indirect
 	github.com/thales-e-security/pool v0.0.2 // indirect
 	golang.org/x/crypto v0.41.0 // indirect
+	kernel.org/pub/linux/libs/security/libcap/psx v1.2.77 // indirect
 )

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
+	"signstar/pkg/audit"
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
 	"signstar/pkg/token"
@@ -32,11 +34,15 @@ type initCmd struct {
 	Token    string `help:"Label of the token." placeholder:"LABEL"`
 	PINFile  string `help:"File holding the user PIN (mode 0600 or stricter)." required:"" placeholder:"FILE"`
 	LockFile string `help:"Serialize token sessions across processes through this lock file (SoftHSM2 needs it)." placeholder:"FILE"`
+	Audit    string `help:"Audit trail: journald (default), file:/absolute/path (JSON lines) or stderr (development only)." placeholder:"SINK"`
 }
 
 func (c *initCmd) Run(g *cli) error {
 	t := config.Token{URI: c.URI, Module: c.Module, Label: c.Token, PINFile: c.PINFile, LockFile: c.LockFile}
-	if err := config.Create(g.Config, t); err != nil {
+	if err := audit.ParseSink(c.Audit); c.Audit != "" && err != nil {
+		return err
+	}
+	if err := config.Create(g.Config, t, config.Audit{Sink: c.Audit}); err != nil {
 		return err
 	}
 	infof("wrote %s", g.Config)
@@ -160,11 +166,25 @@ type signCmd struct {
 }
 
 func (c *signCmd) Run(g *cli) error {
-	cfg, err := config.Load(g.Config)
+	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.CLI, User: currentUser()}
+	cfg, cfgErr := config.Load(g.Config)
+	j, err := openJob(cfg, rec)
 	if err != nil {
 		return err
 	}
-	return signStdin(cfg, c.Key, c.Armor)
+	if cfgErr != nil {
+		return j.finish(nil, cfgErr)
+	}
+	out, err := j.signArtifact(c.Key, c.Armor)
+	return j.finish(out, err)
+}
+
+// currentUser names the local account for the audit record.
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Getuid())
 }
 
 func openKeyring(g *cli) (*keyring.Keyring, *config.Config, error) {

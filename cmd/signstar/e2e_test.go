@@ -47,15 +47,26 @@ type fixture struct {
 	conf string
 }
 
+// newFixture records audit entries in dir/audit.jsonl.
 func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, "")
+}
+
+// newFixtureWith uses the audit sink given ("" for dir/audit.jsonl).
+func newFixtureWith(t *testing.T, sink string) *fixture {
 	t.Helper()
 	hsm := tokentest.NewSoftHSM(t, "signstar")
 	dir := t.TempDir()
+	if sink == "" {
+		sink = "file:" + filepath.Join(dir, "audit.jsonl")
+	}
 	f := &fixture{t: t, dir: dir, hsm: hsm, conf: filepath.Join(dir, "signstar.toml")}
 	f.env = append(os.Environ(), hsm.Env(), "SIGNSTAR_CONFIG="+f.conf)
 	f.writePIN(hsm.PIN, 0o600)
 	f.ok(nil, "init", "--module", hsm.Module, "--token", hsm.Label,
-		"--pin-file", filepath.Join(dir, "pin"), "--lock-file", filepath.Join(dir, "token.lock"))
+		"--pin-file", filepath.Join(dir, "pin"), "--lock-file", filepath.Join(dir, "token.lock"),
+		"--audit", sink)
 	return f
 }
 

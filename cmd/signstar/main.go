@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 
 	"github.com/alecthomas/kong"
+
+	"signstar/pkg/sandbox"
 )
 
 // version is stamped by 'just build' with -X main.version=...
@@ -17,6 +19,11 @@ var version = ""
 const defaultConfig = "/etc/signstar/config.toml"
 
 func main() {
+	// sshd may leak descriptors into the login shell; close them before
+	// anything else is opened.
+	if err := sandbox.CloseInherited(); err != nil {
+		errorf(exitFailed, "close inherited file descriptors: %v", err)
+	}
 	if line, ok, err := loginShell(os.Args); ok {
 		if err == nil {
 			err = serve(line)

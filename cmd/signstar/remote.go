@@ -4,7 +4,7 @@ package main
 // never reaches the admin CLI; the client's words go to package remote.
 
 import (
-	"errors"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -13,9 +13,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"signstar/pkg/audit"
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
-	"signstar/pkg/pgp"
 	"signstar/pkg/remote"
 	"signstar/pkg/session"
 )
@@ -58,43 +58,86 @@ commands:
   help                                 print this text
 `
 
-// serve carries out one client request.
+// serve carries out one client request and records it.
 func serve(line string) error {
-	if isTerminal(os.Stdin) {
-		return remote.Refusef("interactive logins are not possible; sign with: ssh ACCOUNT@HOST < FILE > FILE.sig")
+	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.SSH, Request: line, User: os.Getenv("USER")}
+	sess, sessErr := session.New(session.Env{
+		User:       rec.User,
+		Connection: os.Getenv("SSH_CONNECTION"),
+		UserAuth:   os.Getenv("SSH_USER_AUTH"),
+	})
+	if sessErr == nil {
+		rec.SSHKey, rec.Client = sess.Key(), sess.Client
 	}
 	cmd, err := remote.Parse(line)
+	if err == nil && isTerminal(os.Stdin) {
+		err = remote.Refusef("interactive logins are not possible; sign with: ssh ACCOUNT@HOST < FILE > FILE.sig")
+	}
+	if err == nil && (cmd.Action == remote.Version || cmd.Action == remote.Help) {
+		return answer(cmd.Action)
+	}
+	cfg, cfgErr := config.Load(configPath())
+	j, jerr := openJob(cfg, rec)
+	if jerr != nil {
+		return withID(jerr, rec.RequestID)
+	}
+	if err == nil {
+		err = cfgErr
+	}
+	if err == nil {
+		err = sessErr
+	}
 	if err != nil {
-		return err
+		return withID(j.finish(nil, err), rec.RequestID)
 	}
-	switch cmd.Action {
-	case remote.Version:
-		_, err := fmt.Println(versionLine())
-		return err
-	case remote.Help:
-		_, err := io.WriteString(os.Stdout, remoteHelp)
-		return err
+	return withID(j.serve(cmd, sess), rec.RequestID)
+}
+
+// withID adds the request id to an error the client sees, so it can quote
+// it to an admin who looks up the audit record.
+func withID(err error, id string) error {
+	if err == nil {
+		return nil
 	}
-	cfg, err := config.Load(configPath())
+	return fmt.Errorf("%w (request %s)", err, id)
+}
+
+func answer(a remote.Action) error {
+	var err error
+	if a == remote.Version {
+		_, err = fmt.Println(versionLine())
+	} else {
+		_, err = io.WriteString(os.Stdout, remoteHelp)
+	}
+	return err
+}
+
+func (j *job) serve(cmd remote.Command, sess *session.Session) error {
+	name, err := authorize(j.cfg, cmd.Key, sess)
 	if err != nil {
-		return err
+		return j.finish(nil, err)
 	}
-	name, err := authorize(cfg, cmd.Key)
-	if err != nil {
-		return err
-	}
-	if cmd.Action == remote.Cert {
-		cert, err := keyring.LoadCert(cfg, cfg.Keys[name])
-		if err != nil {
-			return err
+	switch {
+	case cmd.Action == remote.Cert:
+		var buf bytes.Buffer
+		cert, err := keyring.LoadCert(j.cfg, j.cfg.Keys[name])
+		if err == nil {
+			err = cert.WriteArmored(&buf)
 		}
-		return cert.WriteArmored(os.Stdout)
+		if err != nil {
+			return j.finish(nil, err)
+		}
+		return j.release(buf.Bytes())
+	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():
+		out, err := j.signRequest(name)
+		return j.finish(out, err)
 	}
-	return signStdin(cfg, name, cmd.Armor)
+	out, err := j.signArtifact(name, cmd.Armor)
+	return j.finish(out, err)
 }
 
 // authorize picks the key a request names and checks the session may use it.
-func authorize(cfg *config.Config, name string) (string, error) {
+func authorize(cfg *config.Config, name string, sess *session.Session) (string, error) {
 	if name == "" {
 		var err error
 		if name, err = cfg.DefaultKey(); err != nil {
@@ -105,37 +148,10 @@ func authorize(cfg *config.Config, name string) (string, error) {
 	if !ok {
 		return "", remote.Refusef("key %q is not configured", name)
 	}
-	sess, err := session.New(session.Env{
-		User:       os.Getenv("USER"),
-		Connection: os.Getenv("SSH_CONNECTION"),
-		UserAuth:   os.Getenv("SSH_USER_AUTH"),
-	})
-	if err != nil {
-		return "", err
-	}
 	if err := sess.Allowed(kc.Allow); err != nil {
 		return "", remote.Refusef("key %q: %v", name, err)
 	}
 	return name, nil
-}
-
-func signStdin(cfg *config.Config, name string, armor bool) error {
-	kr, err := keyring.Open(cfg)
-	if err != nil {
-		return err
-	}
-	defer kr.Close()
-	k, err := kr.Key(name)
-	if err != nil {
-		return err
-	}
-	if _, err := k.Signer.Sign(os.Stdout, os.Stdin, pgp.Options{Armor: armor}); err != nil {
-		if errors.Is(err, pgp.ErrEmptyInput) {
-			return errors.New("sign: empty input: nothing to sign (pipe the file to standard input)")
-		}
-		return fmt.Errorf("sign with key %q: %w", k.Name, err)
-	}
-	return nil
 }
 
 func configPath() string {

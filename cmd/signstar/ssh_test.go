@@ -44,7 +44,11 @@ func newSSHFixture(t *testing.T, extraConfig string) *sshFixture {
 		Shell: binary,
 		Env:   []string{"SIGNSTAR_CONFIG=" + f.conf, f.hsm.Env()},
 	})
-	s.srv.Grant(f.hsm.Dir, filepath.Join(f.dir, "pin"), filepath.Join(f.dir, "token.lock"))
+	audit := filepath.Join(f.dir, "audit.jsonl")
+	if err := os.WriteFile(audit, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.srv.Grant(f.hsm.Dir, filepath.Join(f.dir, "pin"), filepath.Join(f.dir, "token.lock"), audit)
 	return s
 }
 

@@ -39,6 +39,9 @@ type Server struct {
 type Options struct {
 	Shell string   // the signstar binary; copied into Dir and made the account's shell
 	Env   []string // "NAME=value" set for the account through sshd's SetEnv
+	// Command starts sshd; nil is exec.Command. journaltest's Command runs
+	// it in a namespace with a private journald.
+	Command func(name string, args ...string) *exec.Cmd
 }
 
 // Require skips (or, under SIGNSTAR_E2E=1, fails) a test that cannot run
@@ -82,7 +85,10 @@ func Start(t testing.TB, o Options) *Server {
 	s.Key = s.keygen("client")
 	s.keygen("hostkey")
 	s.authorize(s.Key + ".pub")
-	s.start(o.Env)
+	if o.Command == nil {
+		o.Command = exec.Command
+	}
+	s.start(o.Env, o.Command)
 	return s
 }
 
@@ -233,7 +239,7 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 `, s.Port, filepath.Join(s.Dir, "hostkey"), filepath.Join(s.Dir, "sshd.pid"))
 }
 
-func (s *Server) start(env []string) {
+func (s *Server) start(env []string, command func(string, ...string) *exec.Cmd) {
 	s.t.Helper()
 	// sshd's privilege separation directory; Debian creates it at boot.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -246,7 +252,7 @@ func (s *Server) start(env []string) {
 			s.t.Fatal(err)
 		}
 		s.run("/usr/sbin/sshd", "-t", "-f", conf)
-		s.cmd = exec.Command("/usr/sbin/sshd", "-D", "-f", conf, "-E", s.log)
+		s.cmd = command("/usr/sbin/sshd", "-D", "-f", conf, "-E", s.log)
 		if err := s.cmd.Start(); err != nil {
 			s.t.Fatal(err)
 		}

@@ -26,8 +26,11 @@ const maxSize = 1 << 20
 
 // Config is the whole configuration file.
 type Config struct {
-	Token Token           `toml:"token"`
-	Keys  map[string]*Key `toml:"keys"`
+	Token    Token           `toml:"token"`
+	Audit    Audit           `toml:"audit,omitempty"`
+	Remote   Remote          `toml:"remote,omitempty"`
+	Lockdown Lockdown        `toml:"lockdown,omitempty"`
+	Keys     map[string]*Key `toml:"keys"`
 
 	// path is where the file was read from; relative paths in it are
 	// resolved against its directory.
@@ -48,6 +51,38 @@ type Token struct {
 	// file store does not survive many concurrent logins).
 	LockFile string `toml:"lock-file,omitempty"`
 }
+
+// Audit says where the audit trail goes.
+type Audit struct {
+	// Sink is "journald" (the default), "file:/absolute/path" (JSON lines,
+	// for hosts without systemd) or "stderr" (local development only; the
+	// login shell refuses it). Package audit checks it fully when opening.
+	Sink string `toml:"sink,omitempty"`
+}
+
+// Lockdown says what the PKCS#11 module still needs once signstar has
+// locked itself down (package sandbox), beyond what signstar derives
+// itself (SoftHSM2's token directory, the lock file, the audit sink).
+type Lockdown struct {
+	ReadWrite  []string `toml:"read-write,omitempty"`
+	ReadOnly   []string `toml:"read-only,omitempty"`
+	ConnectTCP []uint16 `toml:"connect-tcp,omitempty"` // a network HSM's ports
+	// Landlock is "required" (the default) or "best-effort", for kernels
+	// without Landlock; the downgrade is printed and audited.
+	Landlock string `toml:"landlock,omitempty"`
+}
+
+// Remote tunes the login shell.
+type Remote struct {
+	// DefaultAction is what a client that sends no command gets: "sign"
+	// (stdin is the artifact; the default) or "request" (stdin is a
+	// digest-only signing request, as Arch Linux Signstar's client sends).
+	DefaultAction string `toml:"default-action,omitempty"`
+}
+
+// RequestByDefault reports whether an empty remote command means a
+// signing request.
+func (r Remote) RequestByDefault() bool { return r.DefaultAction == "request" }
 
 // Key is one signing key on the token.
 type Key struct {
@@ -141,6 +176,29 @@ func (c *Config) validate() error {
 	}
 	if c.Token.PINFile == "" {
 		return errors.New("token: pin-file is required")
+	}
+	if s := c.Audit.Sink; s != "" && s != "journald" && s != "stderr" && !strings.HasPrefix(s, "file:/") {
+		return fmt.Errorf("audit: sink %q: want journald, stderr or file:/absolute/path", s)
+	}
+	switch c.Lockdown.Landlock {
+	case "", "required", "best-effort":
+	default:
+		return fmt.Errorf("lockdown: landlock %q: want required or best-effort", c.Lockdown.Landlock)
+	}
+	for _, p := range append(c.Lockdown.ReadWrite, c.Lockdown.ReadOnly...) {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("lockdown: %q is not an absolute path", p)
+		}
+	}
+	for _, port := range c.Lockdown.ConnectTCP {
+		if port == 0 {
+			return errors.New("lockdown: connect-tcp: port 0")
+		}
+	}
+	switch c.Remote.DefaultAction {
+	case "", "sign", "request":
+	default:
+		return fmt.Errorf("remote: default-action %q: want sign or request", c.Remote.DefaultAction)
 	}
 	defaults := 0
 	for name, k := range c.Keys {

@@ -42,6 +42,10 @@ func TestParse(t *testing.T) {
 		{"missing cert", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\n", "type, id and cert are required"},
 		{"allow", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\nallow = [\"SHA256:EaGDxUxRfAkBX/ilGde0OsryzmcJfP8KCLcNqVIj5go\"]\n", ""},
 		{"allow not a fingerprint", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\nallow = [\"ssh-ed25519 AAAA\"]\n", "not an SSH key fingerprint"},
+		{"remote request", base + "[remote]\ndefault-action = \"request\"\n", ""},
+		{"remote bad action", base + "[remote]\ndefault-action = \"shell\"\n", `default-action "shell"`},
+		{"audit file", base + "[audit]\nsink = \"file:/var/log/signstar.jsonl\"\n", ""},
+		{"audit relative file", base + "[audit]\nsink = \"file:log\"\n", `sink "file:log"`},
 		{"two defaults", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\ndefault = true\n[keys.b]\ntype = \"ed25519\"\nid = \"0b\"\ncert = \"c\"\ndefault = true\n", "more than one key"},
 	}
 	for _, tt := range tests {
@@ -77,10 +81,10 @@ func TestSelectorFromURI(t *testing.T) {
 func TestCreateAndAddKey(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "signstar.toml")
 	tok := Token{Module: "/m.so", Label: "signstar", PINFile: "pin"}
-	if err := Create(path, tok); err != nil {
+	if err := Create(path, tok, Audit{Sink: "stderr"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Create(path, tok); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
+	if err := Create(path, tok, Audit{}); err == nil || !strings.Contains(err.Error(), "refusing to overwrite") {
 		t.Fatalf("second Create: %v, want refusal", err)
 	}
 	c, err := Load(path)

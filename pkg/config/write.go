@@ -14,12 +14,13 @@ const header = `# signstar configuration: see signstar(1) for every key.
 
 `
 
-// Create writes a new config file holding only the token section. It never
-// overwrites an existing file.
-func Create(path string, t Token) error {
+// Create writes a new config file holding the token and audit sections. It
+// never overwrites an existing file.
+func Create(path string, t Token, a Audit) error {
 	body, err := toml.Marshal(struct {
 		Token Token `toml:"token"`
-	}{t})
+		Audit Audit `toml:"audit,omitempty"`
+	}{t, a})
 	if err != nil {
 		return fmt.Errorf("BUG: encode config: %v", err)
 	}

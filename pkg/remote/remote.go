@@ -2,8 +2,10 @@
 // grammar of whitespace-separated words, kept apart from the admin CLI so a
 // client can never reach key generation or configuration.
 //
-//	""                         sign stdin with the default key
+//	""                         the account's default action (sign stdin, or
+//	                           answer a signing request) with the default key
 //	sign [--key NAME] [--armor]
+//	sign --request [--key NAME] answer a digest-only signing request on stdin
 //	cert [--key NAME]          print the key's armored certificate
 //	version | help
 //
@@ -37,6 +39,11 @@ type Command struct {
 	Action Action
 	Key    string // empty: the default key
 	Armor  bool
+	// Request: stdin is a signing request (a hash state), not the artifact.
+	Request bool
+	// Implicit: the client sent no words; the account's config picks
+	// between signing the artifact and answering a request.
+	Implicit bool
 }
 
 // ErrRefused marks every parse failure: the client asked for something
@@ -61,7 +68,7 @@ func Parse(line string) (Command, error) {
 	}
 	words := strings.Fields(line)
 	if len(words) == 0 {
-		return Command{Action: Sign}, nil
+		return Command{Action: Sign, Implicit: true}, nil
 	}
 	switch verb, args := Action(words[0]), words[1:]; verb {
 	case Sign:
@@ -89,6 +96,8 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 		switch {
 		case flag == "--armor" && armorOK && !hasValue:
 			c.Armor = true
+		case flag == "--request" && verb == Sign && !hasValue:
+			c.Request = true
 		case flag == "--key":
 			if !hasValue {
 				if i+1 == len(args) {
@@ -104,6 +113,9 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 		default:
 			return Command{}, Refusef("%s does not take %s", verb, quote(args[i]))
 		}
+	}
+	if c.Request && c.Armor {
+		return Command{}, Refusef("--armor does not apply to --request: the response always carries an armored signature")
 	}
 	return c, nil
 }

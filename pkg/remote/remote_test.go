@@ -13,8 +13,11 @@ func TestParse(t *testing.T) {
 		want    Command
 		wantErr string
 	}{
-		{"empty", "", Command{Action: Sign}, ""},
-		{"blank", "   ", Command{Action: Sign}, ""},
+		{"empty", "", Command{Action: Sign, Implicit: true}, ""},
+		{"blank", "   ", Command{Action: Sign, Implicit: true}, ""},
+		{"request", "sign --request --key repo", Command{Action: Sign, Key: "repo", Request: true}, ""},
+		{"request armor", "sign --request --armor", Command{}, "does not apply"},
+		{"cert request", "cert --request", Command{}, `does not take "--request"`},
 		{"sign", "sign", Command{Action: Sign}, ""},
 		{"sign key armor", "sign --key repo --armor", Command{Action: Sign, Key: "repo", Armor: true}, ""},
 		{"sign key=", "sign --key=repo", Command{Action: Sign, Key: "repo"}, ""},
@@ -93,7 +96,7 @@ func FuzzParse(f *testing.F) {
 		if c.Key != "" && !strings.Contains(line, c.Key) {
 			t.Fatalf("key %q not in line %q", c.Key, line)
 		}
-		if c.Armor && c.Action != Sign {
+		if (c.Armor || c.Request) && c.Action != Sign || c.Armor && c.Request {
 			t.Fatalf("armor on %s", c.Action)
 		}
 	})

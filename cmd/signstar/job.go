@@ -1,0 +1,150 @@
+package main
+
+// A job is one signing request, from the CLI or the login shell. It ends
+// with exactly one audit record, and what it produced reaches stdout only
+// after that record was written: a signature that was not recorded is
+// never released.
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"signstar/pkg/audit"
+	"signstar/pkg/config"
+	"signstar/pkg/keyring"
+	"signstar/pkg/pgp"
+	"signstar/pkg/remote"
+	"signstar/pkg/request"
+)
+
+type job struct {
+	rec  *audit.Record
+	sink audit.Sink
+	cfg  *config.Config
+}
+
+// openJob opens the audit sink the config names (journald if the config
+// could not be read, so that failure is recorded too).
+func openJob(cfg *config.Config, rec *audit.Record) (*job, error) {
+	spec := ""
+	if cfg != nil {
+		spec = cfg.Audit.Sink
+	}
+	sink, err := audit.Open(spec, rec.Mode == audit.SSH)
+	if err != nil {
+		return nil, fmt.Errorf("open audit trail: %w; refusing to sign without one", err)
+	}
+	return &job{rec: rec, sink: sink, cfg: cfg}, nil
+}
+
+// finish records how the job ended and, only if that worked, writes out.
+func (j *job) finish(out []byte, err error) error {
+	defer j.sink.Close()
+	j.rec.Result = audit.ResultOf(err)
+	if err != nil {
+		j.rec.Error = err.Error()
+	}
+	if werr := j.sink.Write(j.rec); werr != nil {
+		return fmt.Errorf("write audit record: %v; nothing released", werr)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stdout.Write(out); err != nil {
+		return fmt.Errorf("write signature: %w", err)
+	}
+	return nil
+}
+
+// release writes out for a request that needs no record (cert).
+func (j *job) release(out []byte) error {
+	j.sink.Close()
+	_, err := os.Stdout.Write(out)
+	return err
+}
+
+// openKey opens the token and the named key and notes the key in the record.
+func (j *job) openKey(name string) (*keyring.Keyring, *keyring.Key, error) {
+	kr, err := keyring.Open(j.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := kr.Key(name)
+	if err != nil {
+		kr.Close()
+		return nil, nil, err
+	}
+	j.rec.Key, j.rec.KeyFingerprint = k.Name, k.Cert.Fingerprint()
+	return kr, k, nil
+}
+
+// signArtifact signs what stdin holds. Lockdown comes after the token is
+// open and before the first byte of stdin is read.
+func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
+	kr, k, err := j.openKey(name)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Close()
+	if err := j.lockdown(); err != nil {
+		return nil, err
+	}
+	created := time.Now().UTC().Truncate(time.Second)
+	var sig bytes.Buffer
+	d, err := k.Signer.Sign(&sig, os.Stdin, pgp.Options{Armor: armor, Time: created})
+	if errors.Is(err, pgp.ErrEmptyInput) {
+		return nil, errors.New("sign: empty input: nothing to sign (pipe the file to standard input)")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sign with key %q: %w", k.Name, err)
+	}
+	j.rec.InputSize, j.rec.InputSHA256, j.rec.InputSHA512 = d.Size, d.SHA256, d.SHA512
+	j.rec.SignatureCreated = created
+	return sig.Bytes(), nil
+}
+
+// signRequest answers a digest-only signing request (package request) on
+// stdin, signing as upstream Signstar does: the file's SHA-512 travels in
+// the data-digest@archlinux.org notation.
+func (j *job) signRequest(name string) ([]byte, error) {
+	kr, k, err := j.openKey(name)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Close()
+	if err := j.lockdown(); err != nil {
+		return nil, err
+	}
+	req, err := request.Read(os.Stdin)
+	if errors.Is(err, request.ErrInvalid) {
+		return nil, remote.Refusef("%v", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read signing request: %w", err)
+	}
+	h, err := req.Hash()
+	if err != nil {
+		return nil, remote.Refusef("%v", err)
+	}
+	digest, err := req.FileDigest()
+	if err != nil {
+		return nil, remote.Refusef("%v", err)
+	}
+	size, err := req.Size()
+	if err != nil || size > 1<<62 {
+		return nil, remote.Refusef("signing request: implausible input size")
+	}
+	created := time.Now().UTC().Truncate(time.Second)
+	sig, err := k.Signer.SignHash(h, pgp.Options{Armor: true, Time: created,
+		Notations: []*packet.Notation{request.DigestNotation(digest)}})
+	if err != nil {
+		return nil, fmt.Errorf("sign request with key %q: %w", k.Name, err)
+	}
+	j.rec.InputSize, j.rec.InputSHA512, j.rec.SignatureCreated = int64(size), digest, created
+	return request.Response(sig)
+}

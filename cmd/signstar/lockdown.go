@@ -1,0 +1,66 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"signstar/pkg/config"
+	"signstar/pkg/sandbox"
+)
+
+// lockdown confines the process before it reads stdin: from here on it can
+// read stdin, talk to the token, write stdout and stderr, and record.
+func (j *job) lockdown() error {
+	p, err := policy(j.cfg)
+	if err != nil {
+		return fmt.Errorf("lockdown: %w; refusing to read input", err)
+	}
+	warnings, err := sandbox.Lockdown(p)
+	if len(warnings) > 0 {
+		j.rec.Warning = strings.Join(warnings, "; ")
+		if j.rec.Mode != "ssh" {
+			warnf("%s", j.rec.Warning)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("lockdown: %w; refusing to read input", err)
+	}
+	return nil
+}
+
+// policy is what the token and the audit sink still need after lockdown.
+func policy(cfg *config.Config) (sandbox.Policy, error) {
+	lc := cfg.Lockdown
+	p := sandbox.Policy{
+		ReadWrite:  append([]string(nil), lc.ReadWrite...),
+		ReadOnly:   lc.ReadOnly,
+		ConnectTCP: lc.ConnectTCP,
+		BestEffort: lc.Landlock == "best-effort",
+	}
+	sel, err := cfg.Token.Selector()
+	if err != nil {
+		return p, err
+	}
+	if filepath.Base(sel.Module) == "libsofthsm2.so" {
+		conf := os.Getenv("SOFTHSM2_CONF")
+		if conf == "" {
+			conf = sandbox.SoftHSMConf
+		}
+		dirs, err := sandbox.SoftHSMPaths(conf)
+		if err != nil {
+			return p, err
+		}
+		p.ReadWrite = append(p.ReadWrite, dirs...)
+	}
+	if lf := cfg.Token.LockFile; lf != "" {
+		p.KeepOpen = append(p.KeepOpen, cfg.Resolve(lf))
+	}
+	// The journald sink's socket is connected before lockdown and needs
+	// no path; the file sink's file stays open.
+	if sink, ok := strings.CutPrefix(cfg.Audit.Sink, "file:"); ok {
+		p.KeepOpen = append(p.KeepOpen, sink)
+	}
+	return p, nil
+}
