@@ -1,20 +1,26 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"os/user"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/alecthomas/kong"
 
 	"signstar/pkg/audit"
+	"signstar/pkg/client"
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
+	"signstar/pkg/pgp"
+	"signstar/pkg/remote"
 	"signstar/pkg/token"
 )
 
@@ -22,10 +28,47 @@ type cli struct {
 	Config  string           `help:"Configuration file." env:"SIGNSTAR_CONFIG" default:"${defaultconfig}" type:"path" placeholder:"FILE"`
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
-	Init  initCmd  `cmd:"" help:"Create a configuration file for a token."`
-	Key   keyCmd   `cmd:"" help:"Generate, list and export keys."`
-	Sign  signCmd  `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
-	Check checkCmd `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
+	Init    initCmd    `cmd:"" help:"Create a configuration file for a token."`
+	Key     keyCmd     `cmd:"" help:"Generate, list and export keys."`
+	Sign    signCmd    `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
+	Check   checkCmd   `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
+	Request requestCmd `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state over ssh."`
+}
+
+type requestCmd struct {
+	Host      []string      `help:"signstar server as ssh destination (user@host); repeat for failover, tried in order." required:"" sep:"none" placeholder:"DEST"`
+	Cert      string        `help:"Pinned OpenPGP certificate of the key; without it, each server's 'cert' is trusted on first use." type:"existingfile" placeholder:"FILE"`
+	Key       string        `help:"Name of the key on the server (default: the server's default key)." placeholder:"NAME"`
+	Armor     bool          `help:"Write FILE.asc (ASCII armor) instead of FILE.sig."`
+	Jobs      int           `help:"Files signed in parallel." default:"4"`
+	SSHOption []string      `help:"Extra ssh(1) argument, one per flag: --ssh-option=-oConnectTimeout=5; repeatable." name:"ssh-option" sep:"none" placeholder:"ARG"`
+	Timeout   time.Duration `help:"Limit for one ssh run." default:"2m"`
+	Files     []string      `arg:"" help:"Files to sign." type:"existingfile"`
+}
+
+func (c *requestCmd) Run(g *cli) error {
+	var cert *pgp.Certificate
+	if c.Cert != "" {
+		f, err := os.Open(c.Cert)
+		if err != nil {
+			return err
+		}
+		cert, err = pgp.ReadCertificate(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read certificate %s: %w", c.Cert, err)
+		}
+	}
+	if c.Jobs < 1 {
+		return remote.Refusef("--jobs must be at least 1")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err := client.Sign(ctx, c.Files, client.Options{
+		Hosts: c.Host, Cert: cert, Key: c.Key, Armor: c.Armor, Jobs: c.Jobs,
+		SSHOptions: c.SSHOption, Timeout: c.Timeout, Log: os.Stderr,
+	})
+	return err
 }
 
 type initCmd struct {

@@ -210,10 +210,14 @@ func (s *Server) dropIn(env []string) string {
 		s.t.Fatal(err)
 	}
 	conf := string(data)
+	setEnv := "SetEnv " + strings.Join(env, " ")
+	if len(env) == 0 {
+		setEnv = "# no SetEnv for this test"
+	}
 	for old, new := range map[string]string{
 		"Match User signer": "Match User " + s.User,
 		"AuthorizedKeysFile /etc/signstar/authorized_keys/%u": "AuthorizedKeysFile " + filepath.Join(s.Dir, "authorized_keys", "%u"),
-		"SetEnv SIGNSTAR_CONFIG=/etc/signstar/config.toml":   "SetEnv " + strings.Join(env, " "),
+		"SetEnv SIGNSTAR_CONFIG=/etc/signstar/config.toml":    setEnv,
 	} {
 		if !strings.Contains(conf, old) {
 			s.t.Fatalf("%s no longer contains %q", path, old)

@@ -213,7 +213,9 @@ func (r *Record) check() error {
 		return fmt.Errorf("BUG: audit record %s without an error", r.Result)
 	case r.Result == Signed && r.Error != "":
 		return errors.New("BUG: audit record signed with an error")
-	case r.Result == Signed && (r.InputSize <= 0 || len(r.InputSHA512) != 64 ||
+	// A signing request may be for an empty file (only streamed input
+	// must not be empty), so size 0 is a valid size.
+	case r.Result == Signed && (r.InputSize < 0 || len(r.InputSHA512) != 64 ||
 		(r.InputSHA256 != nil && len(r.InputSHA256) != 32) ||
 		r.SignatureCreated.IsZero() || r.Key == "" || r.KeyFingerprint == ""):
 		return errors.New("BUG: audit record signed without key, input size, digest or creation time")
