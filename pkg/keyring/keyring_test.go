@@ -41,7 +41,7 @@ func newConfig(t *testing.T, hsm *tokentest.SoftHSM) *config.Config {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "signstar.toml")
-	if err := config.Create(path, config.Token{Module: hsm.Module, Label: hsm.Label, PINFile: "pin"}); err != nil {
+	if err := config.Create(path, config.Token{Module: hsm.Module, Label: hsm.Label, PINFile: "pin"}, config.Audit{Sink: "stderr"}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(path)
