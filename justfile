@@ -14,10 +14,10 @@ default:
 deps:
     scripts/deps
 
-# Build bin/signstar (cgo, -trimpath, version stamped).
+# Build bin/signstar: cgo, libseccomp linked statically, -trimpath, version stamped.
 build:
-    CGO_ENABLED=1 go build -trimpath -ldflags "-X main.version={{version}}" -o {{out}} ./cmd/signstar
-    @echo "built {{out}} ({{version}})"
+    scripts/build {{out}} {{version}}
+    @echo "built {{out}} ({{version}}); needs: $(readelf -d {{out}} | awk '/NEEDED/{print $5}' | tr -d '[]' | xargs)"
 
 # Run every test with real tools (SoftHSM2, gpgv, sqv, pacman-key), then each fuzz target briefly.
 test: deps

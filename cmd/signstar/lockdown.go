@@ -15,7 +15,7 @@ import (
 func (j *job) lockdown() error {
 	p, err := policy(j.cfg)
 	if err != nil {
-		return fmt.Errorf("lockdown: %w; refusing to read input", err)
+		return fmt.Errorf("lock down: %w; refusing to read input", err)
 	}
 	warnings, err := sandbox.Lockdown(p)
 	if len(warnings) > 0 {
@@ -25,7 +25,7 @@ func (j *job) lockdown() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("lockdown: %w; refusing to read input", err)
+		return fmt.Errorf("%w; refusing to read input", err)
 	}
 	return nil
 }
