@@ -100,7 +100,7 @@ func TestCheck(t *testing.T) {
 		{"no mode", func(r *Record) { r.Mode = "" }},
 		{"bad result", func(r *Record) { r.Result = "ok" }},
 		{"signed with error", func(r *Record) { r.Error = "x" }},
-		{"signed without size", func(r *Record) { r.InputSize = 0 }},
+		{"signed with negative size", func(r *Record) { r.InputSize = -1 }},
 		{"signed without sha512", func(r *Record) { r.InputSHA512 = nil }},
 		{"signed with short sha256", func(r *Record) { r.InputSHA256 = r.InputSHA256[:16] }},
 		{"signed with short sha512", func(r *Record) { r.InputSHA512 = r.InputSHA512[:32] }},
