@@ -130,6 +130,9 @@ func (s *sshFixture) bytesSent(t *testing.T, file string) int {
 	if err := verifytest.GPGV(t, s.repoCert, data, sig); err != nil {
 		t.Fatal(err)
 	}
+	if err := verifytest.PacmanKey(t, s.repoCert, data, sig); err != nil {
+		t.Fatal(err)
+	}
 	return sentInLog(t, log)
 }
 
