@@ -83,17 +83,28 @@ func (j *job) openKey(name string) (*keyring.Keyring, *keyring.Key, error) {
 	return kr, k, nil
 }
 
+// openLocked opens the named key, then locks the process down: the token
+// is open, stdin not yet read.
+func (j *job) openLocked(name string) (*keyring.Keyring, *keyring.Key, error) {
+	kr, k, err := j.openKey(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := j.lockdown(); err != nil {
+		kr.Close()
+		return nil, nil, err
+	}
+	return kr, k, nil
+}
+
 // signArtifact signs what stdin holds. Lockdown comes after the token is
 // open and before the first byte of stdin is read.
 func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
-	kr, k, err := j.openKey(name)
+	kr, k, err := j.openLocked(name)
 	if err != nil {
 		return nil, err
 	}
 	defer kr.Close()
-	if err := j.lockdown(); err != nil {
-		return nil, err
-	}
 	created := time.Now().UTC().Truncate(time.Second)
 	var sig bytes.Buffer
 	d, err := k.Signer.Sign(&sig, os.Stdin, pgp.Options{Armor: armor, Time: created})
@@ -112,14 +123,11 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 // stdin, signing as upstream Signstar does: the file's SHA-512 travels in
 // the data-digest@archlinux.org notation.
 func (j *job) signRequest(name string) ([]byte, error) {
-	kr, k, err := j.openKey(name)
+	kr, k, err := j.openLocked(name)
 	if err != nil {
 		return nil, err
 	}
 	defer kr.Close()
-	if err := j.lockdown(); err != nil {
-		return nil, err
-	}
 	req, err := request.Read(os.Stdin)
 	if errors.Is(err, request.ErrInvalid) {
 		return nil, remote.Refusef("%v", err)
