@@ -211,7 +211,7 @@ type signCmd struct {
 func (c *signCmd) Run(g *cli) error {
 	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.CLI, User: currentUser()}
 	cfg, cfgErr := config.Load(g.Config)
-	j, err := openJob(cfg, rec)
+	j, err := openJob(cfg, cfgErr, rec)
 	if err != nil {
 		return err
 	}

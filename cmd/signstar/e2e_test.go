@@ -261,6 +261,14 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestMissingConfig: a config that cannot be read is the error reported,
+// whether or not the default audit sink (journald) could record it.
+func TestMissingConfig(t *testing.T) {
+	f := newFixture(t)
+	f.env = append(f.env, "SIGNSTAR_CONFIG="+filepath.Join(f.dir, "nope.toml"))
+	assertError(t, f.run([]byte("x"), "sign"), exitFailed, "read config")
+}
+
 func TestUsageErrors(t *testing.T) {
 	f := newFixture(t)
 	assertError(t, f.run(nil, "sign", "--bogus"), exitRefused, "--bogus")

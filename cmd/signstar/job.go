@@ -28,14 +28,18 @@ type job struct {
 	cfg  *config.Config
 }
 
-// openJob opens the audit sink the config names (journald if the config
-// could not be read, so that failure is recorded too).
-func openJob(cfg *config.Config, rec *audit.Record) (*job, error) {
+// openJob opens the audit sink the config names, or journald if the config
+// could not be read (cfgErr), so that failure is recorded too; if even
+// that fails, the config's error is the one worth reporting.
+func openJob(cfg *config.Config, cfgErr error, rec *audit.Record) (*job, error) {
 	spec := ""
 	if cfg != nil {
 		spec = cfg.Audit.Sink
 	}
 	sink, err := audit.Open(spec, rec.Mode == audit.SSH)
+	if err != nil && cfgErr != nil {
+		return nil, fmt.Errorf("%w (not recorded: %v)", cfgErr, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open audit trail: %w; refusing to sign without one", err)
 	}

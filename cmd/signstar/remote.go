@@ -77,7 +77,7 @@ func serve(line string) error {
 		return answer(cmd.Action)
 	}
 	cfg, cfgErr := config.Load(configPath())
-	j, jerr := openJob(cfg, rec)
+	j, jerr := openJob(cfg, cfgErr, rec)
 	if jerr != nil {
 		return withID(jerr, rec.RequestID)
 	}
