@@ -147,17 +147,29 @@ func (k *Keyring) Generate(n NewKey) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate %s key %q: %w", n.Type, n.Name, err)
 	}
-	cert, err := pgp.NewCertificate(priv, n.UserID, n.Created, n.Expires, crypto.SHA512)
-	if err != nil {
-		return nil, fmt.Errorf("certify key %q: %w", n.Name, err)
-	}
-	if err := writeCert(certPath, cert); err != nil {
-		return nil, err
-	}
-	if err := k.cfg.AddKey(n.Name, kc); err != nil {
+	if err := k.record(n, kc, priv, certPath); err != nil {
+		// Without its certificate the key pair is unusable: its creation
+		// time, part of the fingerprint, is gone. Take it off the token.
+		os.Remove(certPath)
+		if derr := k.tok.Delete(id); derr != nil {
+			return nil, fmt.Errorf("%w (and %v)", err, derr)
+		}
 		return nil, err
 	}
 	return k.Key(n.Name)
+}
+
+// record certifies a new key, writes its certificate and adds it to the
+// config.
+func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer, certPath string) error {
+	cert, err := pgp.NewCertificate(priv, n.UserID, n.Created, n.Expires, crypto.SHA512)
+	if err != nil {
+		return fmt.Errorf("certify key %q: %w", n.Name, err)
+	}
+	if err := writeCert(certPath, cert); err != nil {
+		return err
+	}
+	return k.cfg.AddKey(n.Name, kc)
 }
 
 func writeCert(path string, cert *pgp.Certificate) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,5 +168,38 @@ func TestGenerateRefusesExistingName(t *testing.T) {
 	}
 	if _, err := kr.Generate(NewKey{Name: "../x", Type: token.P256, UserID: "x", Created: created}); err == nil {
 		t.Fatal("Generate accepted a path as a key name")
+	}
+}
+
+// TestGenerateUndoesFailure: a key whose certificate cannot be made (here:
+// an empty user ID) is taken off the token again and not configured.
+func TestGenerateUndoesFailure(t *testing.T) {
+	hsm := tokentest.NewSoftHSM(t, "undo")
+	cfg := newConfig(t, hsm)
+	kr, err := Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kr.Close()
+	_, err = kr.Generate(NewKey{Name: "bad", Type: token.Ed25519, UserID: "", Created: created})
+	if err == nil {
+		t.Fatal("Generate with an empty user ID succeeded")
+	}
+	if _, ok := cfg.Keys["bad"]; ok {
+		t.Error("failed key was added to the config")
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfg.Path()), "certs", "bad.asc")); err == nil {
+		t.Error("failed key left a certificate behind")
+	}
+	kr.Close()
+	tool := verifytest.Tool(t, "pkcs11-tool")
+	cmd := exec.Command(tool, "--module", hsm.Module, "--token-label", hsm.Label, "--login", "--pin", hsm.PIN, "--list-objects")
+	cmd.Env = append(os.Environ(), hsm.Env())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkcs11-tool: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "Key Object") {
+		t.Fatalf("the failed key pair is still on the token:\n%s", out)
 	}
 }
