@@ -29,6 +29,11 @@ test: deps
 fuzz:
     SIGNSTAR_FUZZTIME={{fuzztime}} scripts/fuzz
 
+# Write the shell completions or the man page (WHAT: shell_completions or manpages) to $SIGNSTAR_OUTPUT_DIR (default: output).
+generate WHAT:
+    SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || true)}" \
+        go run -tags gendoc -ldflags "-X main.version={{version}}" ./cmd/signstar generate {{WHAT}} --output "${SIGNSTAR_OUTPUT_DIR:-output}"
+
 # Throwaway SoftHSM2 token, a key, signed samples, verified by gpgv, sqv and pacman-key.
 demo: deps build
     scripts/demo {{out}}

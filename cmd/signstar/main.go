@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 
 	"github.com/alecthomas/kong"
+	seccomp "github.com/seccomp/libseccomp-golang"
 
 	"signstar/pkg/sandbox"
 )
@@ -31,11 +32,7 @@ func main() {
 		exit(err)
 	}
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("signstar"),
-		kong.Description("Sign artifacts with a key that never leaves its PKCS#11 token."),
-		kong.Vars{"version": versionLine(), "keytypes": keyTypeEnum(), "defaultconfig": defaultConfig},
-	)
+	parser, err := newParser(&c)
 	if err != nil {
 		errorf(exitFailed, "BUG: build CLI: %v", err)
 	}
@@ -46,6 +43,16 @@ func main() {
 	exit(ctx.Run(&c))
 }
 
+// newParser builds the CLI model; the man page and completions (gendoc*.go)
+// are generated from the same call, so they cannot drift from it.
+func newParser(c *cli, opts ...kong.Option) (*kong.Kong, error) {
+	return kong.New(c, append([]kong.Option{
+		kong.Name("signstar"),
+		kong.Description("Sign artifacts with a key that never leaves its PKCS#11 token."),
+		kong.Vars{"version": versionLine(), "keytypes": keyTypeEnum(), "defaultconfig": defaultConfig},
+	}, opts...)...)
+}
+
 func versionLine() string {
 	v := version
 	if v == "" {
@@ -54,5 +61,9 @@ func versionLine() string {
 			v = bi.Main.Version
 		}
 	}
-	return fmt.Sprintf("signstar %s (%s)", v, runtime.Version())
+	// The libseccomp that builds the filter is linked in (statically, by
+	// scripts/build): name it, since its version decides which syscalls
+	// the filter can know.
+	major, minor, micro := seccomp.GetLibraryVersion()
+	return fmt.Sprintf("signstar %s (%s, libseccomp %d.%d.%d)", v, runtime.Version(), major, minor, micro)
 }

@@ -53,6 +53,7 @@ const remoteHelp = `signstar: sign files with a key that never leaves its token.
 usage: ssh ACCOUNT@HOST [COMMAND] < FILE > FILE.sig
 commands:
   (none), sign [--key NAME] [--armor]  sign standard input, write the signature
+  sign --request [--key NAME]          answer a digest-only signing request (JSON) on stdin
   cert [--key NAME]                    print the key's armored OpenPGP certificate
   version                              print the signstar version
   help                                 print this text
