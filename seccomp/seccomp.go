@@ -114,6 +114,13 @@ var Refused = []Errno{
 		"clone3's flags live in memory a seccomp filter cannot read"},
 }
 
+// RefusedWithoutTCP are answered with an error number when the policy
+// lists no TCP ports (with ports, [TCP] allows them).
+var RefusedWithoutTCP = []Errno{
+	{"connect", syscall.EACCES, "glibc syslog(3), which SoftHSM2 calls when an operation fails, " +
+		"connects to /dev/log: refusing it lets the error reach the audit trail instead of killing"},
+}
+
 // Socket allows socket(2) for one family and type; socket is not in
 // [Allowed], so every other family is killed.
 type Socket struct {

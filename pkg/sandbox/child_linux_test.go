@@ -125,7 +125,17 @@ var calls = map[string]func() error{
 	"socket AF_UNIX stream": func() error { return socket(unix.AF_UNIX, unix.SOCK_STREAM, 0) },
 	"socket AF_NETLINK":     func() error { return socket(unix.AF_NETLINK, unix.SOCK_RAW, 0) },
 	"socket AF_UNIX dgram":  func() error { return socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0) },
-	"clone3":                func() error { return errno(unix.Syscall(unix.SYS_CLONE3, 0, 0, 0)) },
+	"syslog connect": func() error {
+		// glibc's syslog(3), as SoftHSM2 calls it on an error after
+		// lockdown: a datagram socket connected to /dev/log.
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Connect(fd, &unix.SockaddrUnix{Name: "/dev/log"})
+	},
+	"clone3": func() error { return errno(unix.Syscall(unix.SYS_CLONE3, 0, 0, 0)) },
 }
 
 func childForbidden(name string) error {

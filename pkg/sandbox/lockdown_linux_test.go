@@ -129,6 +129,7 @@ func TestLockdownForbids(t *testing.T) {
 		{"socket AF_INET", tcp, "returned: ok"},
 		{"socket AF_INET6", tcp, "returned: ok"},
 		{"clone3", Policy{}, "returned: ENOSYS"},
+		{"syslog connect", Policy{}, "returned: EACCES"},
 	}
 	for _, tt := range tests {
 		name := tt.call

@@ -82,8 +82,12 @@ func addTCP(f *libseccomp.ScmpFilter, p Policy) error {
 	return nil
 }
 
-func addRefused(f *libseccomp.ScmpFilter, _ Policy) error {
-	for _, e := range seccomp.Refused {
+func addRefused(f *libseccomp.ScmpFilter, p Policy) error {
+	refused := seccomp.Refused
+	if len(p.ConnectTCP) == 0 {
+		refused = append(refused[:len(refused):len(refused)], seccomp.RefusedWithoutTCP...)
+	}
+	for _, e := range refused {
 		if err := addRule(f, e.Name, libseccomp.ActErrno.SetReturnCode(int16(e.Errno))); err != nil {
 			return err
 		}
