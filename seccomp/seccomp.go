@@ -47,6 +47,7 @@ var Allowed = []Syscall{
 	{"newfstatat", "seen: SoftHSM2 sizes token files (glibc 2.33+ fstat)"},
 	{"fstat", "SoftHSM2 sizes token files with glibc before 2.33"},
 	{"fcntl", "seen: SoftHSM2 F_SETLKW/F_SETLK record locks, F_GETFL"},
+	{"flock", "signstar's token lock file: let go while the input streams in, taken back before signing"},
 	{"getdents64", "SoftHSM2 rescans the token directory when another process changed the token"},
 
 	// Memory: the Go runtime and glibc malloc (OpenSSL, SoftHSM2).

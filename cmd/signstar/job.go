@@ -109,9 +109,13 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 		return nil, err
 	}
 	defer kr.Close()
+	// Other signers may use the token while this one waits for its input.
+	if err := kr.ReleaseLock(); err != nil {
+		return nil, err
+	}
 	created := time.Now().UTC().Truncate(time.Second)
 	var sig bytes.Buffer
-	d, err := k.Signer.Sign(&sig, os.Stdin, pgp.Options{Armor: armor, Time: created})
+	d, err := k.Signer.Sign(&sig, os.Stdin, pgp.Options{Armor: armor, Time: created, BeforeSign: kr.ReacquireLock})
 	if errors.Is(err, pgp.ErrEmptyInput) {
 		return nil, errors.New("sign: empty input: nothing to sign (pipe the file to standard input)")
 	}
@@ -132,6 +136,9 @@ func (j *job) signRequest(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer kr.Close()
+	if err := kr.ReleaseLock(); err != nil {
+		return nil, err
+	}
 	req, err := request.Read(os.Stdin)
 	if errors.Is(err, request.ErrInvalid) {
 		return nil, remote.Refusef("%v", err)
@@ -150,6 +157,9 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	size, err := req.Size()
 	if err != nil || size > 1<<62 {
 		return nil, remote.Refusef("signing request: implausible input size")
+	}
+	if err := kr.ReacquireLock(); err != nil {
+		return nil, err
 	}
 	created := time.Now().UTC().Truncate(time.Second)
 	sig, err := k.Signer.SignHash(h, pgp.Options{Armor: true, Time: created,

@@ -65,3 +65,50 @@ func waitStatus(t *testing.T, pid int, want string) string {
 	t.Fatalf("%s never showed %q:\n%s", path, want, last)
 	return ""
 }
+
+// TestLockReleasedWhileReading: a signer waiting for a slow client does not
+// hold the token lock, so another signer finishes meanwhile.
+func TestLockReleasedWhileReading(t *testing.T) {
+	f := newFixture(t)
+	cert := f.generate("repo", "ed25519")
+	slow := exec.Command(binary, "sign")
+	slow.Env = f.env
+	stdin, err := slow.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	slow.Stdout = &out
+	if err := slow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, slow.Process.Pid, "Seccomp:\t2") // locked down, waiting for input
+
+	fast := exec.Command(binary, "sign")
+	fast.Env = f.env
+	fast.Stdin = strings.NewReader("fast\n")
+	done := make(chan error, 1)
+	var fastOut []byte
+	go func() {
+		var err error
+		fastOut, err = fast.Output()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("second signer: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		fast.Process.Kill()
+		t.Fatal("second signer waited for the first one's input: the token lock is held while reading")
+	}
+	verifytest.All(t, cert, []byte("fast\n"), fastOut)
+
+	stdin.Write([]byte("slow\n"))
+	stdin.Close()
+	if err := slow.Wait(); err != nil {
+		t.Fatalf("first signer: %v", err)
+	}
+	verifytest.All(t, cert, []byte("slow\n"), out.Bytes())
+}

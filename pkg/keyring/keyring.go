@@ -187,3 +187,10 @@ func writeCert(path string, cert *pgp.Certificate) error {
 	}
 	return f.Close()
 }
+
+// ReleaseLock lets other signers use the token while this one reads its
+// input (see [token.Token.ReleaseLock]).
+func (k *Keyring) ReleaseLock() error { return k.tok.ReleaseLock() }
+
+// ReacquireLock takes the token lock back before signing.
+func (k *Keyring) ReacquireLock() error { return k.tok.ReacquireLock() }

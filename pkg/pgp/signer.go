@@ -30,6 +30,10 @@ type Options struct {
 	Time time.Time
 	// Notations are added to the hashed area (RFC 4880 section 5.2.3.16).
 	Notations []*packet.Notation
+	// BeforeSign, if set, runs once Sign has read all its input and before
+	// the key signs: a caller that let go of the token while the input
+	// streamed in takes it back here.
+	BeforeSign func() error
 }
 
 // Digest describes the signed input, hashed in the same pass as the
@@ -70,6 +74,11 @@ func (s *Signer) Sign(w io.Writer, r io.Reader, o Options) (Digest, error) {
 	d, state, err := s.absorb(r)
 	if err != nil {
 		return Digest{}, err
+	}
+	if o.BeforeSign != nil {
+		if err := o.BeforeSign(); err != nil {
+			return Digest{}, err
+		}
 	}
 	out, err := s.signState(state, o)
 	if err != nil {

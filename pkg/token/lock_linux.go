@@ -34,3 +34,26 @@ func lockFile(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// unlockFile and relockFile let the lock go while signstar waits for its
+// input, which a slow client may take long to send, and take it back
+// before the token is used again: the lock serializes token work, not
+// uploads.
+func unlockFile(f *os.File) error {
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_UN); err != nil {
+		return fmt.Errorf("release lock %q: %v", f.Name(), err)
+	}
+	return nil
+}
+
+func relockFile(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EINTR) {
+			return fmt.Errorf("lock %q: %v", f.Name(), err)
+		}
+	}
+}

@@ -241,3 +241,21 @@ func (t *Token) unlock() error {
 	}
 	return nil
 }
+
+// ReleaseLock lets other processes use the token while this one waits for
+// its input; [Token.ReacquireLock] must be called before the token is used
+// again. Without a lock file both do nothing.
+func (t *Token) ReleaseLock() error {
+	if t.lock == nil {
+		return nil
+	}
+	return unlockFile(t.lock)
+}
+
+// ReacquireLock waits for the lock file again.
+func (t *Token) ReacquireLock() error {
+	if t.lock == nil {
+		return nil
+	}
+	return relockFile(t.lock)
+}
