@@ -255,9 +255,9 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	p("| throughput: signstar / sha512sum / sha256sum | %.0f / %.0f / %.0f MB/s |\n", mbps(r.c.largeSize, sg), mbps(r.c.largeSize, sha), mbps(r.c.largeSize, s256))
 
 	p("\n## 3. Over SSH\n\n")
-	p("sshd on 127.0.0.1 with the shipped drop-in (`MaxStartups 64:30:256`, `MaxSessions` left at 10), the account's login shell is signstar, INFO logging. ")
+	p("sshd on 127.0.0.1 with the shipped drop-in (`MaxStartups 64:30:256`, `MaxSessions 32`), the account's login shell is signstar, INFO logging. ")
 	p("Each row is %d sessions (or as many as start within %v: the *sessions* column says how many ran), that many at once; *sign* pipes a %d MiB file and gets a signature back, the floor *version* is `ssh host version`: the account's shell is signstar, so there is no `ssh host true`, and `version` is the session that does nothing else (signstar starts, prints one line, exits; no token, no lockdown). ", r.c.sshTotal, sshRowTime, r.c.sshSize>>20)
-	p("*ControlMaster*: sessions ride on already-authenticated connections, one per 10 concurrent sessions (sshd's default `MaxSessions 10` refuses an 11th session on one connection).\n\n")
+	p("*ControlMaster*: sessions ride on already-authenticated connections, one per 32 concurrent sessions (the drop-in's `MaxSessions 32`).\n\n")
 	p("| at once | mode | masters | workload | sessions | failed | sessions/s | p50 ms | p99 ms | max ms |\n| ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, row := range r.ssh {
 		p("| %d | %s | %d | %s | %d | %d | %.1f | %s | %s | %s |\n", row.conc, row.mode, row.masters, row.workload, row.total, row.failed, row.rate(), f1(row.lat.median), f1(row.lat.p99), f1(row.lat.max))

@@ -170,7 +170,7 @@ func (r sshRow) rate() float64 { return float64(r.total-r.failed) / r.wall.Secon
 
 // sshMaxSessions is sshd's MaxSessions default, which the drop-in keeps: a
 // ControlMaster connection carries at most this many sessions at once.
-const sshMaxSessions = 10
+const sshMaxSessions = 32
 
 func (f *fixture) overSSH(c counts, deadline time.Time) ([]sshRow, error) {
 	var rows []sshRow
