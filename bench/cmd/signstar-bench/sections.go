@@ -168,7 +168,7 @@ type sshRow struct {
 
 func (r sshRow) rate() float64 { return float64(r.total-r.failed) / r.wall.Seconds() }
 
-// sshMaxSessions is sshd's MaxSessions default, which the drop-in keeps: a
+// sshMaxSessions is the drop-in's MaxSessions (sshd's default is 10): a
 // ControlMaster connection carries at most this many sessions at once.
 const sshMaxSessions = 32
 
