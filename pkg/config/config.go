@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,6 +111,9 @@ func ValidKeyName(name string) bool { return keyName.MatchString(name) }
 // Load reads and validates the configuration at path.
 func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read config: %w; create it with 'signstar init', or name another with --config or SIGNSTAR_CONFIG", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
