@@ -6,7 +6,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -134,17 +133,7 @@ func TestAuditJournald(t *testing.T) {
 	cert := f.generate("repo", "ed25519")
 	data := []byte("signed under a real journald\n")
 	inNS := func(stdin []byte, args ...string) result {
-		cmd := j.Command(binary, args...)
-		cmd.Env = f.env
-		cmd.Stdin = bytes.NewReader(stdin)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-		return result{out.Bytes(), errb.Bytes(), code}
+		return f.runCmd(j.Command(binary, args...), stdin)
 	}
 	if r := inNS(data, "sign"); r.code != 0 {
 		t.Fatalf("sign: exit %d: %s", r.code, r.stderr)

@@ -90,7 +90,13 @@ type result struct {
 // run executes signstar with stdin (nil: empty) and returns what a user sees.
 func (f *fixture) run(stdin any, args ...string) result {
 	f.t.Helper()
-	cmd := exec.Command(binary, args...)
+	return f.runCmd(exec.Command(binary, args...), stdin)
+}
+
+// runCmd runs cmd (signstar, or signstar wrapped in a namespace) with the
+// fixture's environment and returns what a user sees.
+func (f *fixture) runCmd(cmd *exec.Cmd, stdin any) result {
+	f.t.Helper()
 	cmd.Env = f.env
 	switch in := stdin.(type) {
 	case nil:
@@ -109,7 +115,7 @@ func (f *fixture) run(stdin any, args ...string) result {
 	if errors.As(err, &exit) {
 		code = exit.ExitCode()
 	} else if err != nil {
-		f.t.Fatalf("run signstar %v: %v", args, err)
+		f.t.Fatalf("run %v: %v", cmd.Args, err)
 	}
 	return result{out.Bytes(), errb.Bytes(), code}
 }

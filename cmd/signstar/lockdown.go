@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"signstar/pkg/audit"
 	"signstar/pkg/config"
 	"signstar/pkg/sandbox"
 )
@@ -20,7 +21,7 @@ func (j *job) lockdown() error {
 	warnings, err := sandbox.Lockdown(p)
 	if len(warnings) > 0 {
 		j.rec.Warning = strings.Join(warnings, "; ")
-		if j.rec.Mode != "ssh" {
+		if j.rec.Mode != audit.SSH {
 			warnf("%s", j.rec.Warning)
 		}
 	}

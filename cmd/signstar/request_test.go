@@ -10,7 +10,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -21,7 +20,7 @@ import (
 	"signstar/internal/verifytest"
 )
 
-// requestClient runs 'signstar request' against s's server.
+// request runs 'signstar request' against s's server.
 func (s *sshFixture) request(t *testing.T, extra []string, files ...string) result {
 	t.Helper()
 	args := []string{"request", "--cert", filepath.Join(s.dir, "certs", "repo.asc")}
@@ -30,17 +29,7 @@ func (s *sshFixture) request(t *testing.T, extra []string, files ...string) resu
 	}
 	args = append(args, "--ssh-option=-p", "--ssh-option="+strconv.Itoa(s.srv.Port))
 	args = append(append(args, extra...), files...)
-	cmd := exec.Command(binary, args...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.Bytes(), errb.Bytes(), code}
+	return s.run(nil, args...)
 }
 
 func randomFile(t *testing.T, dir string, size int64) string {
