@@ -186,15 +186,9 @@ func (c *keyExportCmd) Run(g *cli) error {
 	if err != nil {
 		return err
 	}
-	name := c.Name
-	if name == "" {
-		if name, err = cfg.DefaultKey(); err != nil {
-			return err
-		}
-	}
-	kc, ok := cfg.Keys[name]
-	if !ok {
-		return fmt.Errorf("key %q is not configured", name)
+	_, kc, err := cfg.Key(c.Name)
+	if err != nil {
+		return err
 	}
 	cert, err := keyring.LoadCert(cfg, kc)
 	if err != nil {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -139,15 +140,12 @@ func (j *job) serve(cmd remote.Command, sess *session.Session) error {
 
 // authorize picks the key a request names and checks the session may use it.
 func authorize(cfg *config.Config, name string, sess *session.Session) (string, error) {
-	if name == "" {
-		var err error
-		if name, err = cfg.DefaultKey(); err != nil {
-			return "", err
-		}
+	name, kc, err := cfg.Key(name)
+	if errors.Is(err, config.ErrUnknownKey) {
+		return "", remote.Refusef("%v", err)
 	}
-	kc, ok := cfg.Keys[name]
-	if !ok {
-		return "", remote.Refusef("key %q is not configured", name)
+	if err != nil {
+		return "", err
 	}
 	if err := sess.Allowed(kc.Allow); err != nil {
 		return "", remote.Refusef("key %q: %v", name, err)

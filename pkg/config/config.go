@@ -263,7 +263,7 @@ func (k *Key) validate(name string) error {
 	if k.Type == "" || k.ID == "" || k.Cert == "" {
 		return fmt.Errorf("keys.%s: type, id and cert are required", name)
 	}
-	if _, err := k.HashName(); err != nil {
+	if _, err := k.HashFunc(); err != nil {
 		return fmt.Errorf("keys.%s: %w", name, err)
 	}
 	if _, err := k.IDBytes(); err != nil {
@@ -309,6 +309,31 @@ func (c *Config) DefaultKey() (string, error) {
 	}
 	return "", errors.New("no default key: name one with --key")
 }
+
+// ErrUnknownKey marks a request for a key the config does not have.
+var ErrUnknownKey = errors.New("key is not configured")
+
+// Key returns the named key, or the default key when name is empty, and
+// the name it goes by.
+func (c *Config) Key(name string) (string, *Key, error) {
+	if name == "" {
+		var err error
+		if name, err = c.DefaultKey(); err != nil {
+			return "", nil, err
+		}
+	}
+	k, ok := c.Keys[name]
+	if !ok {
+		return "", nil, unknownKey(name)
+	}
+	return name, k, nil
+}
+
+// unknownKey reads `key "NAME" is not configured` and is [ErrUnknownKey].
+type unknownKey string
+
+func (u unknownKey) Error() string        { return fmt.Sprintf("key %q is not configured", string(u)) }
+func (u unknownKey) Is(target error) bool { return target == ErrUnknownKey }
 
 // KeyNames returns the configured key names in sorted order.
 func (c *Config) KeyNames() []string {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -112,6 +113,12 @@ func TestCreateAndAddKey(t *testing.T) {
 	}
 	if name, err := c.DefaultKey(); err != nil || name != "repo" {
 		t.Fatalf("DefaultKey = %q, %v; want repo", name, err)
+	}
+	if name, k, err := c.Key(""); err != nil || name != "repo" || k != c.Keys["repo"] {
+		t.Fatalf("Key(\"\") = %q, %v, %v; want the default key", name, k, err)
+	}
+	if _, _, err := c.Key("nope"); !errors.Is(err, ErrUnknownKey) || err.Error() != `key "nope" is not configured` {
+		t.Fatalf("Key(nope) error = %v", err)
 	}
 	if got, want := c.Resolve("repo.asc"), filepath.Join(filepath.Dir(path), "repo.asc"); got != want {
 		t.Fatalf("Resolve = %q, want %q", got, want)

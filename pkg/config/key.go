@@ -18,18 +18,6 @@ func (k *Key) HashFunc() (crypto.Hash, error) {
 	return 0, fmt.Errorf("hash %q: want sha512 or sha256", k.Hash)
 }
 
-// HashName is HashFunc's name, for messages.
-func (k *Key) HashName() (string, error) {
-	h, err := k.HashFunc()
-	if err != nil {
-		return "", err
-	}
-	if h == crypto.SHA256 {
-		return "sha256", nil
-	}
-	return "sha512", nil
-}
-
 // IDBytes decodes the key's CKA_ID.
 func (k *Key) IDBytes() ([]byte, error) {
 	id, err := hex.DecodeString(k.ID)

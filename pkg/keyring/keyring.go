@@ -75,7 +75,10 @@ func (k *Keyring) Close() error { return k.tok.Close() }
 // Key opens the named key, or the default key when name is empty, and checks
 // that the token's public key is the certificate's.
 func (k *Keyring) Key(name string) (*Key, error) {
-	name, kc, err := lookup(k.cfg, name)
+	name, kc, err := k.cfg.Key(name)
+	if errors.Is(err, config.ErrUnknownKey) {
+		return nil, fmt.Errorf("%w (see 'signstar key list')", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -94,20 +97,6 @@ func (k *Keyring) Key(name string) (*Key, error) {
 		return nil, fmt.Errorf("key %q: certificate %s does not match the token: %w; restore the certificate 'signstar key generate' wrote for this key", name, k.cfg.Resolve(kc.Cert), err)
 	}
 	return &Key{Name: name, Cert: cert, Signer: s}, nil
-}
-
-func lookup(cfg *config.Config, name string) (string, *config.Key, error) {
-	if name == "" {
-		var err error
-		if name, err = cfg.DefaultKey(); err != nil {
-			return "", nil, err
-		}
-	}
-	kc, ok := cfg.Keys[name]
-	if !ok {
-		return "", nil, fmt.Errorf("key %q is not configured (see 'signstar key list')", name)
-	}
-	return name, kc, nil
 }
 
 // LoadCert reads a key's certificate file.
