@@ -359,11 +359,13 @@ func TestCheck(t *testing.T) {
 // turned PermitTTY back on), an interactive login is refused.
 func TestLoginShellRefusesTerminal(t *testing.T) {
 	script := verifytest.Tool(t, "script") // util-linux: runs a command on a new pty
+	bash := verifytest.Tool(t, "bash")
 	f := newFixture(t)
 	f.generate("repo", "ed25519")
-	// bash's exec -a sets argv[0] to "-signstar", as sshd does for a login shell.
+	// bash's exec -a sets argv[0] to "-signstar", as sshd does for a login
+	// shell. script runs its command with $SHELL, which is dash or unset in CI.
 	cmd := exec.Command(script, "-qec", "exec -a -signstar "+binary, "/dev/null")
-	cmd.Env = f.env
+	cmd.Env = append(f.env, "SHELL="+bash)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != exitRefused {
