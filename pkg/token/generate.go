@@ -23,6 +23,9 @@ func (t *Token) Generate(id []byte, label string, typ KeyType) (crypto.Signer, e
 	if t.closed.Load() {
 		return nil, fmt.Errorf("%s: %v", what, errClosed)
 	}
+	if err := t.checkKeyType(typ); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
 	switch _, _, err := t.findPrivate(id); {
 	case err == nil:
 		return nil, fmt.Errorf("%s: a private key with that id exists", what)
@@ -38,6 +41,9 @@ func (t *Token) Generate(id []byte, label string, typ KeyType) (crypto.Signer, e
 
 func (t *Token) generate(id []byte, label string, typ KeyType) (crypto.Signer, error) {
 	pub, priv := keyTemplates(id, label)
+	if t.tpm2 {
+		pub = tpm2PublicTemplate(pub)
+	}
 	switch typ {
 	case Ed25519:
 		return t.generateEd25519(id, pub, priv)
@@ -94,7 +100,14 @@ func (t *Token) generateRSA(id []byte, pub, priv []*pkcs11.Attribute, bits int) 
 	if err != nil {
 		return nil, err
 	}
-	return &c11Signer{t: t, id: id, s: k}, nil
+	if !t.tpm2 {
+		return &c11Signer{t: t, id: id, s: k}, nil
+	}
+	h, _, err := t.findPrivate(id)
+	if err != nil {
+		return nil, err
+	}
+	return t.signer(id, h, k)
 }
 
 func (t *Token) generateECDSA(id []byte, pub, priv []*pkcs11.Attribute, c elliptic.Curve) (crypto.Signer, error) {
@@ -113,4 +126,29 @@ func attributeSet(template []*pkcs11.Attribute) crypto11.AttributeSet {
 		s[a.Type] = a
 	}
 	return s
+}
+
+// tpm2PublicTemplate adapts the public half's usage flags to tpm2-pkcs11
+// 1.9, which maps them onto the one TPM object both halves share:
+// CKA_VERIFY onto TPMA_OBJECT_DECRYPT ("verify is same as decrypt") and
+// CKA_ENCRYPT onto TPMA_OBJECT_SIGN_ENCRYPT, and then refuses the pair
+// (CKR_GENERAL_ERROR, "User specified and TPM specified attr mismatch:
+// 0x10a") unless the template agrees with the object it made. A sign-only
+// TPM key (SIGN_ENCRYPT without DECRYPT) therefore needs CKA_VERIFY false
+// and CKA_ENCRYPT true on the public half. Neither loosens anything:
+// signatures are verified in Go, and encrypting to a public key is no
+// secret operation. The private half keeps CKA_DECRYPT false, so the TPM
+// refuses to decrypt with it.
+func tpm2PublicTemplate(pub []*pkcs11.Attribute) []*pkcs11.Attribute {
+	out := make([]*pkcs11.Attribute, 0, len(pub))
+	for _, a := range pub {
+		switch a.Type {
+		case pkcs11.CKA_VERIFY:
+			a = pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false)
+		case pkcs11.CKA_ENCRYPT:
+			a = pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true)
+		}
+		out = append(out, a)
+	}
+	return out
 }

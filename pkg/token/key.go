@@ -2,10 +2,12 @@ package token
 
 import (
 	"crypto"
+	"crypto/rsa"
 	"encoding/binary"
 	"errors"
 	"fmt"
 
+	"github.com/ThalesGroup/crypto11"
 	"github.com/miekg/pkcs11"
 )
 
@@ -32,9 +34,19 @@ func (t *Token) Key(id []byte) (crypto.Signer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("find key %x on %s: %s", id, t.name, ckr(err))
 		}
-		return &c11Signer{t: t, id: id, s: k}, nil
+		return t.signer(id, h, k)
 	}
 	return nil, fmt.Errorf("find key %x on %s: unsupported key type 0x%X", id, t.name, kt)
+}
+
+// signer returns the signer of a crypto11 key pair: a msgKey for RSA on
+// tpm2-pkcs11, else crypto11's signer behind our checks.
+func (t *Token) signer(id []byte, h pkcs11.ObjectHandle, k crypto11.Signer) (crypto.Signer, error) {
+	pub, ok := k.Public().(*rsa.PublicKey)
+	if !t.tpm2 || !ok {
+		return &c11Signer{t: t, id: id, s: k}, nil
+	}
+	return &msgKey{t: t, id: id, h: h, pub: pub}, nil
 }
 
 // findPrivate returns the handle and CKA_KEY_TYPE of the only private key

@@ -61,6 +61,12 @@ type Token struct {
 	mu         sync.Mutex // guards session: PKCS#11 sessions are single-threaded
 	session    pkcs11.SessionHandle
 	hasSession bool
+
+	// tpm2 is set for tpm2-pkcs11, whose RSA keys sign only whole
+	// messages (see msgKey) and whose key templates need adapting (see
+	// tpm2PublicTemplate); fl is then its function list (see signFinal).
+	tpm2 bool
+	fl   functionList
 }
 
 // Open loads the PKCS#11 module, finds the token and logs in with the PIN.
@@ -151,6 +157,9 @@ func (t *Token) attach(o Options) error {
 	if m.owner {
 		return fmt.Errorf("BUG: open %s: PKCS#11 module not initialized by crypto11", t.name)
 	}
+	if err := t.detectTPM2(); err != nil {
+		return err
+	}
 	slot, err := findSlot(m, o)
 	if err != nil {
 		return err
@@ -163,6 +172,26 @@ func (t *Token) attach(o Options) error {
 	}
 	t.session, t.hasSession = s, true
 	return t.login(o.PIN)
+}
+
+// tpm2PKCS11 is the C_GetInfo manufacturer of tpm2-pkcs11.
+const tpm2PKCS11 = "tpm2-software.github.io"
+
+// detectTPM2 sets t.tpm2 and t.fl if the module is tpm2-pkcs11.
+func (t *Token) detectTPM2() error {
+	info, err := t.mod.GetInfo()
+	if err != nil {
+		return fmt.Errorf("read PKCS#11 module info of %q: %s", t.mod.path, ckr(err))
+	}
+	if info.ManufacturerID != tpm2PKCS11 {
+		return nil
+	}
+	fl, err := loadedFunctionList(t.mod.path)
+	if err != nil {
+		return err
+	}
+	t.tpm2, t.fl = true, fl
+	return nil
 }
 
 // login makes sure our session is a user session. All sessions of one

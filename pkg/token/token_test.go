@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -440,4 +441,17 @@ func TestTwoTokens(t *testing.T) {
 	}
 	signAndVerify(t, ed)
 	signAndVerify(t, ec)
+}
+
+// TestKeyTypes: SoftHSM2 2.6 has every mechanism signstar uses, with key
+// sizes that admit every type (its EdDSA range is 256..456 bits, not 255).
+func TestKeyTypes(t *testing.T) {
+	tok := open(t, options(newSoftHSM(t)))
+	got, err := tok.KeyTypes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, token.KeyTypes()) {
+		t.Errorf("KeyTypes = %v, want %v", got, token.KeyTypes())
+	}
 }
