@@ -136,6 +136,9 @@ func (j *job) signRequest(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer kr.Close()
+	if !k.Signer.SignsHashes() {
+		return nil, remote.Refusef("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
+	}
 	if err := kr.ReleaseLock(); err != nil {
 		return nil, err
 	}

@@ -93,14 +93,14 @@ func certify(key crypto.Signer, pub *packet.PublicKey, uid string, created, expi
 	if err != nil {
 		return nil, err
 	}
-	d := h.New()
-	if err := pub.SerializeForHash(d); err != nil {
+	var data bytes.Buffer
+	if err := pub.SerializeForHash(&data); err != nil {
 		return nil, fmt.Errorf("hash public key: %w", err)
 	}
-	d.Write(binary.BigEndian.AppendUint32([]byte{0xb4}, uint32(len(uid))))
-	d.Write([]byte(uid))
+	data.Write(binary.BigEndian.AppendUint32([]byte{0xb4}, uint32(len(uid))))
+	data.WriteString(uid)
 	u := unsignedSig{packet.SigTypePositiveCert, pub.PubKeyAlgo, h, certificationArea(pub, created, lifetime)}
-	sig, err := u.sign(key, d)
+	sig, err := u.signBytes(key, data.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("self-certify user id: %w", err)
 	}

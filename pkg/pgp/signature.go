@@ -19,6 +19,7 @@ package pgp
 // options exist for the same reason).
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -27,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"math/big"
 	"time"
 
@@ -56,24 +58,72 @@ type unsignedSig struct {
 	hashed  []byte // the hashed subpacket area
 }
 
-// sign finishes h, which has absorbed the signed data, with the v4 trailer
-// (RFC 4880 section 5.2.4), has key sign the digest, and returns the
-// serialized signature packet.
+// sign finishes h, which has absorbed the signed data, with u's suffix,
+// has key sign the digest, and returns the serialized signature packet.
 func (u unsignedSig) sign(key crypto.Signer, h hash.Hash) ([]byte, error) {
-	fields, err := u.fields()
+	fields, suffix, err := u.suffix()
 	if err != nil {
 		return nil, err
 	}
-	h.Write(fields)
-	h.Write(binary.BigEndian.AppendUint32([]byte{4, 0xff}, uint32(len(fields))))
+	h.Write(suffix)
 	digest := h.Sum(nil)
 	values, err := signDigest(key, u.algo, u.hash, digest)
 	if err != nil {
 		return nil, err
 	}
-	// No unhashed subpackets, then the digest's left 16 bits.
+	return u.packet(fields, digest, values), nil
+}
+
+// signMessage has ms sign data followed by u's suffix, the token hashing
+// all of it itself, and returns the serialized signature packet. h, a
+// fresh hash of u's type, absorbs data as the token reads it and is left
+// holding exactly data; the packet's hash prefix comes from a copy.
+func (u unsignedSig) signMessage(ms MessageSigner, data io.Reader, h hash.Hash) ([]byte, error) {
+	if u.algo != packet.PubKeyAlgoRSA {
+		return nil, fmt.Errorf("BUG: message signing with public-key algorithm %d", u.algo)
+	}
+	fields, suffix, err := u.suffix()
+	if err != nil {
+		return nil, err
+	}
+	sig, err := ms.SignMessage(io.MultiReader(io.TeeReader(data, h), bytes.NewReader(suffix)), u.hash)
+	if err != nil {
+		return nil, fmt.Errorf("token rsa signature: %w", err)
+	}
+	d, err := cloneHash(h, u.hash)
+	if err != nil {
+		return nil, fmt.Errorf("BUG: %w", err)
+	}
+	d.Write(suffix)
+	return u.packet(fields, d.Sum(nil), mpi(sig)), nil
+}
+
+// signBytes signs data, whichever way key signs.
+func (u unsignedSig) signBytes(key crypto.Signer, data []byte) ([]byte, error) {
+	h := u.hash.New()
+	if ms, ok := key.(MessageSigner); ok {
+		return u.signMessage(ms, bytes.NewReader(data), h)
+	}
+	h.Write(data)
+	return u.sign(key, h)
+}
+
+// suffix returns the hashed fields and what follows the signed data into
+// the hash: those fields and the v4 trailer (RFC 4880 section 5.2.4).
+func (u unsignedSig) suffix() (fields, suffix []byte, err error) {
+	fields, err = u.fields()
+	if err != nil {
+		return nil, nil, err
+	}
+	suffix = append(bytes.Clone(fields), 4, 0xff)
+	return fields, binary.BigEndian.AppendUint32(suffix, uint32(len(fields))), nil
+}
+
+// packet is the signature packet: the hashed fields, no unhashed
+// subpackets, the digest's left 16 bits, the signature values.
+func (u unsignedSig) packet(fields, digest, values []byte) []byte {
 	body := append(fields, 0, 0, digest[0], digest[1])
-	return packetBytes(tagSignature, append(body, values...)), nil
+	return packetBytes(tagSignature, append(body, values...))
 }
 
 // fields is the hashed part of the packet body: version, type, algorithms

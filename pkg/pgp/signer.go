@@ -65,22 +65,32 @@ func NewSigner(cert *Certificate, key crypto.Signer, h crypto.Hash) (*Signer, er
 	return &Signer{cert: cert, key: key, hash: h}, nil
 }
 
+// MessageSigner is a key whose token hashes what it signs itself and signs
+// only whole messages, never a digest (RSA keys on tpm2-pkcs11, see package
+// token). Only RSA keys may be MessageSigners. [Signer.Sign] streams the
+// input through the token; [Signer.SignHash] refuses them with
+// [ErrNeedsMessage].
+type MessageSigner interface {
+	crypto.Signer
+	// SignMessage reads r to its end and returns the PKCS#1 v1.5
+	// signature of its h hash. It returns the first error r returns.
+	SignMessage(r io.Reader, h crypto.Hash) ([]byte, error)
+}
+
+// ErrNeedsMessage is returned by [Signer.SignHash] for a [MessageSigner].
+var ErrNeedsMessage = errors.New("the key's token must hash the whole input itself and cannot finish a hash started elsewhere")
+
 // Sign streams r through SHA-256 and SHA-512 with one fixed buffer and
 // writes one detached v4 binary-document signature (type 0x00, RFC 4880
 // section 5.2.1) to w. The signature is verified against the certificate
 // before anything is written, so on any error w is untouched. Empty input
 // is refused with [ErrEmptyInput].
 func (s *Signer) Sign(w io.Writer, r io.Reader, o Options) (Digest, error) {
-	d, state, err := s.absorb(r)
-	if err != nil {
-		return Digest{}, err
+	sign := s.signDigest
+	if ms, ok := s.key.(MessageSigner); ok {
+		sign = func(r io.Reader, o Options) (Digest, []byte, error) { return s.signMessage(ms, r, o) }
 	}
-	if o.BeforeSign != nil {
-		if err := o.BeforeSign(); err != nil {
-			return Digest{}, err
-		}
-	}
-	out, err := s.signState(state, o)
+	d, out, err := sign(r, o)
 	if err != nil {
 		return Digest{}, err
 	}
@@ -88,6 +98,79 @@ func (s *Signer) Sign(w io.Writer, r io.Reader, o Options) (Digest, error) {
 		return Digest{}, fmt.Errorf("write signature: %w", err)
 	}
 	return d, nil
+}
+
+// signDigest hashes all of r, then has the key sign the digest.
+func (s *Signer) signDigest(r io.Reader, o Options) (Digest, []byte, error) {
+	d, state, err := s.absorb(r)
+	if err != nil {
+		return Digest{}, nil, err
+	}
+	if o.BeforeSign != nil {
+		if err := o.BeforeSign(); err != nil {
+			return Digest{}, nil, err
+		}
+	}
+	out, err := s.signState(state, o)
+	return d, out, err
+}
+
+// signMessage streams r through the token, which hashes it itself, and
+// through SHA-256 and SHA-512 here. BeforeSign runs first: the token is
+// busy while the input streams.
+func (s *Signer) signMessage(ms MessageSigner, r io.Reader, o Options) (Digest, []byte, error) {
+	if o.BeforeSign != nil {
+		if err := o.BeforeSign(); err != nil {
+			return Digest{}, nil, err
+		}
+	}
+	u, err := s.unsigned(o)
+	if err != nil {
+		return Digest{}, nil, fmt.Errorf("sign: %w", err)
+	}
+	h256, h512 := sha256.New(), sha512.New()
+	h, other := h512, h256
+	if s.hash == crypto.SHA256 {
+		h, other = h256, h512
+	}
+	in := &input{r: io.TeeReader(r, other)}
+	bin, err := u.signMessage(ms, in, h)
+	switch {
+	case errors.Is(in.err, ErrEmptyInput):
+		return Digest{}, nil, ErrEmptyInput
+	case in.err != nil:
+		return Digest{}, nil, fmt.Errorf("read input: %w", in.err)
+	case err != nil:
+		return Digest{}, nil, fmt.Errorf("sign: %w", err)
+	}
+	state, err := saveState(h)
+	if err != nil {
+		return Digest{}, nil, fmt.Errorf("BUG: %w", err)
+	}
+	out, err := s.finish(bin, state, o)
+	return Digest{Size: in.n, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil)}, out, err
+}
+
+// input is the document on its way to a token that hashes it: it counts
+// it, keeps its first error, and ends an empty one with [ErrEmptyInput] so
+// the token never signs nothing.
+type input struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (in *input) Read(p []byte) (int, error) {
+	n, err := in.r.Read(p)
+	in.n += int64(n)
+	switch {
+	case err == io.EOF && in.n == 0:
+		err = ErrEmptyInput
+		in.err = err
+	case err != nil && err != io.EOF && in.err == nil:
+		in.err = err
+	}
+	return n, err
 }
 
 // absorb hashes all of r and returns its digest and the saved state of the
@@ -113,11 +196,21 @@ func (s *Signer) absorb(r io.Reader) (Digest, []byte, error) {
 	return Digest{Size: n, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil)}, state, nil
 }
 
+// SignsHashes reports whether [Signer.SignHash] can work: false for a
+// [MessageSigner].
+func (s *Signer) SignsHashes() bool {
+	_, ok := s.key.(MessageSigner)
+	return !ok
+}
+
 // SignHash signs the data already absorbed by h, which must be a hash of the
 // signer's type (for example one rebuilt from a client's serialized SHA-512
 // state; the standard library refuses a state of another type). h itself is
 // not changed. The result is verified before it is returned.
 func (s *Signer) SignHash(h hash.Hash, o Options) ([]byte, error) {
+	if _, ok := s.key.(MessageSigner); ok {
+		return nil, fmt.Errorf("sign hash: %w", ErrNeedsMessage)
+	}
 	state, err := saveState(h)
 	if err != nil {
 		return nil, fmt.Errorf("sign hash: %w", err)
@@ -140,6 +233,12 @@ func (s *Signer) signState(state []byte, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign: %w", err)
 	}
+	return s.finish(bin, state, o)
+}
+
+// finish verifies bin, a signature over the data whose hash state is
+// state, and returns it, armored if asked.
+func (s *Signer) finish(bin, state []byte, o Options) ([]byte, error) {
 	if err := s.check(bin, state); err != nil {
 		return nil, fmt.Errorf("verify new signature (token fault?): %w", err)
 	}
