@@ -16,8 +16,12 @@
 // big-entry path is never needed: audit records stay far below a datagram)
 // and truncate (Landlock before ABI 3 does not confine it).
 //
-// Names are libseccomp's; every one exists on amd64 and arm64. The list
-// was measured on amd64 only.
+// [Streams] adds what tpm2-pkcs11 needs at sign time, measured the same
+// way with a software TPM behind tpm2-abrmd.
+//
+// Names are libseccomp's; every one exists on amd64 and arm64 but poll,
+// which arm64 does not have (glibc calls ppoll there). The lists were
+// measured on amd64 only.
 package seccomp
 
 import "syscall"
@@ -93,6 +97,33 @@ var TCP = []Syscall{
 	{"setsockopt", "network HSM: TCP_NODELAY, keep-alive (Go net sets both)"},
 	{"getsockname", "network HSM: Go net records the local address"},
 	{"getpeername", "network HSM: Go net records the remote address"},
+}
+
+// Streams are system calls allowed only when the policy says the module
+// talks over stream descriptors it opened before lockdown: tpm2-pkcs11
+// with TCTI tabrmd (tpm2-abrmd), or device (/dev/tpmrm0: poll, read and
+// write; not measured here, no TPM device). Measured with strace on
+// Debian 12 (tpm2-pkcs11 1.9.0, tpm2-tss 3.2.1, tpm2-abrmd 3.0.0, GLib
+// 2.74): at sign time the TCTI writes each TPM command to the socket
+// tabrmd passed (SCM_RIGHTS) at C_Initialize and polls and reads the
+// answer; GLib's GDBus worker thread keeps polling the bus connection.
+// No socket is created and nothing is connected after lockdown.
+var Streams = []Syscall{
+	{"sendto", "seen: tcti-tabrmd sends a TPM command (MSG_NOSIGNAL, no address)"},
+	{"recvfrom", "seen: tcti-tabrmd reads a TPM response"},
+	{"poll", "seen: tcti-tabrmd waits for the response; GLib's GDBus worker thread polls the bus socket and its wakeup eventfd"},
+	{"ppoll", "the same waits on arm64, which has no poll: glibc's poll(3) calls ppoll there"},
+	{"recvmsg", "seen: GLib's GDBus worker reads bus messages (replies while the TCTI is finalized; signals; the bus hanging up)"},
+}
+
+// StreamsRefused are answered with an error when [Streams] applies:
+// GLib's log writer probes stderr before printing a tpm2-pkcs11 or GLib
+// warning, and would otherwise kill the process that is only reporting a
+// failure. An entry [TCP] also lists is left out when the policy lists
+// TCP ports, so that each call has one rule.
+var StreamsRefused = []Errno{
+	{"ioctl", syscall.ENOTTY, "GLib: isatty(2) (TCGETS) before a warning"},
+	{"getpeername", syscall.ENOTSOCK, "GLib: is stderr journald's socket? (only without TCP ports; with them [TCP] allows it)"},
 }
 
 // Self are system calls allowed only when their first argument is

@@ -44,16 +44,8 @@ func policy(cfg *config.Config) (sandbox.Policy, error) {
 	if err != nil {
 		return p, err
 	}
-	if filepath.Base(sel.Module) == "libsofthsm2.so" {
-		conf := os.Getenv("SOFTHSM2_CONF")
-		if conf == "" {
-			conf = sandbox.SoftHSMConf
-		}
-		dirs, err := sandbox.SoftHSMPaths(conf)
-		if err != nil {
-			return p, err
-		}
-		p.ReadWrite = append(p.ReadWrite, dirs...)
+	if err := addModule(&p, sel.Module); err != nil {
+		return p, err
 	}
 	if lf := cfg.Token.LockFile; lf != "" {
 		p.KeepOpen = append(p.KeepOpen, cfg.Resolve(lf))
@@ -64,4 +56,29 @@ func policy(cfg *config.Config) (sandbox.Policy, error) {
 		p.KeepOpen = append(p.KeepOpen, sink)
 	}
 	return p, nil
+}
+
+// addModule adds what the PKCS#11 modules signstar knows need at sign
+// time, found where each module looks for its configuration or store.
+func addModule(p *sandbox.Policy, module string) error {
+	switch base := filepath.Base(module); {
+	case base == "libsofthsm2.so":
+		conf := os.Getenv("SOFTHSM2_CONF")
+		if conf == "" {
+			conf = sandbox.SoftHSMConf
+		}
+		dirs, err := sandbox.SoftHSMPaths(conf)
+		if err != nil {
+			return err
+		}
+		p.ReadWrite = append(p.ReadWrite, dirs...)
+	case strings.HasPrefix(base, "libtpm2_pkcs11.so"): // also libtpm2_pkcs11.so.1
+		keep, streams, err := sandbox.TPM2Policy(os.Getenv("TPM2_PKCS11_STORE"), os.Getenv("TPM2_PKCS11_TCTI"))
+		if err != nil {
+			return err
+		}
+		p.KeepOpen = append(p.KeepOpen, keep...)
+		p.Streams = p.Streams || streams
+	}
+	return nil
 }

@@ -56,6 +56,7 @@ var children = map[string]func(arg string) error{
 	"runtime":   childRuntime,
 	"hangup":    childHangup,
 	"old":       childOldKernel,
+	"streams":   childStreams,
 }
 
 func TestMain(m *testing.M) {
@@ -136,6 +137,28 @@ var calls = map[string]func() error{
 		return unix.Connect(fd, &unix.SockaddrUnix{Name: "/dev/log"})
 	},
 	"clone3": func() error { return errno(unix.Syscall(unix.SYS_CLONE3, 0, 0, 0)) },
+	"socketpair": func() error {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+		if err == nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+		}
+		return err
+	},
+	// GLib's log writer, before a tpm2-pkcs11 warning: is stderr a
+	// terminal, is it journald's socket?
+	"ioctl TCGETS": func() error { _, err := unix.IoctlGetTermios(2, unix.TCGETS); return err },
+	"getpeername": func() error {
+		// On a socket, not on stderr (a pipe): the kernel answers
+		// ENOTCONN, so ENOTSOCK is the filter's answer.
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		_, err = unix.Getpeername(fd)
+		return err
+	},
 }
 
 func childForbidden(name string) error {
@@ -383,6 +406,56 @@ func childHangup(string) error {
 			return err
 		}
 	}
+}
+
+// childStreams talks over an AF_UNIX socket pair made before lockdown, as
+// tpm2-pkcs11's TCTI does over the socket tpm2-abrmd passed it, and says
+// how that went.
+func childStreams(string) error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	if err := lockdown(); err != nil {
+		return err
+	}
+	fmt.Printf("talk: %s\n", errName(talk(fds[0], fds[1])))
+	return nil
+}
+
+// talk sends a command one way and an answer back with the calls
+// seccomp.Streams lists: sendto, poll, recvfrom and recvmsg.
+func talk(a, b int) error {
+	if err := unix.Sendto(a, []byte("command"), unix.MSG_NOSIGNAL, nil); err != nil {
+		return err
+	}
+	if err := poll(b); err != nil {
+		return err
+	}
+	buf := make([]byte, 16)
+	if n, _, err := unix.Recvfrom(b, buf, 0); err != nil || string(buf[:n]) != "command" {
+		return fmt.Errorf("recvfrom: %q, %v", buf[:n], err)
+	}
+	if err := unix.Sendto(b, []byte("answer"), unix.MSG_NOSIGNAL, nil); err != nil {
+		return err
+	}
+	if n, _, _, _, err := unix.Recvmsg(a, buf, nil, 0); err != nil || string(buf[:n]) != "answer" {
+		return fmt.Errorf("recvmsg: %q, %v", buf[:n], err)
+	}
+	return nil
+}
+
+// poll waits for fd to be readable as glibc's poll(3) does: with the poll
+// system call where there is one (amd64), else with ppoll (arm64), which
+// is all golang.org/x/sys's unix.Poll uses.
+func poll(fd int) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	nr, err := libseccomp.GetSyscallFromName("poll")
+	if err != nil || nr < 0 {
+		_, err := unix.Poll(fds, 10000)
+		return err
+	}
+	return errno(unix.Syscall(uintptr(nr), uintptr(unsafe.Pointer(&fds[0])), 1, 10000))
 }
 
 // childOldKernel locks down as if the kernel had Landlock ABI 3, too old

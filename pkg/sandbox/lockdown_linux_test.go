@@ -103,6 +103,8 @@ func TestLockdownForbids(t *testing.T) {
 	requireLandlock(t, abiFiles)
 	hsm := tokentest.NewSoftHSM(t, "sandbox")
 	tcp := Policy{ConnectTCP: []uint16{1}}
+	streams := Policy{Streams: true}
+	streamsTCP := Policy{Streams: true, ConnectTCP: []uint16{1}}
 	tests := []struct {
 		call   string
 		policy Policy
@@ -130,11 +132,24 @@ func TestLockdownForbids(t *testing.T) {
 		{"socket AF_INET6", tcp, "returned: ok"},
 		{"clone3", Policy{}, "returned: ENOSYS"},
 		{"syslog connect", Policy{}, "returned: EACCES"},
+		// Streams talks over old sockets and refuses GLib's probes of
+		// stderr; it makes no new socket and connects nothing.
+		{"ioctl TCGETS", Policy{}, "SIGSYS"},
+		{"ioctl TCGETS", streams, "returned: ENOTTY"},
+		{"getpeername", Policy{}, "SIGSYS"},
+		{"getpeername", streams, "returned: ENOTSOCK"},
+		{"getpeername", streamsTCP, "returned: ENOTCONN"}, // TCP's rule, not StreamsRefused's
+		{"socket AF_UNIX stream", streams, "SIGSYS"},
+		{"socketpair", streams, "SIGSYS"},
+		{"syslog connect", streams, "returned: EACCES"},
 	}
 	for _, tt := range tests {
 		name := tt.call
 		if len(tt.policy.ConnectTCP) > 0 {
 			name += " with TCP ports"
+		}
+		if tt.policy.Streams {
+			name += " with streams"
 		}
 		t.Run(name, func(t *testing.T) {
 			r := runChild(t, hsm, child{name: "forbidden", arg: tt.call, policy: tt.policy})
@@ -256,6 +271,35 @@ func TestLockdownTCP(t *testing.T) {
 		if !strings.Contains(r.stdout, w+"\n") {
 			t.Errorf("want %q, got %v", w, r)
 		}
+	}
+}
+
+// TestLockdownStreams: with Policy.Streams, the child talks over a socket
+// pair it made before lockdown; without, the first sendto kills it.
+func TestLockdownStreams(t *testing.T) {
+	requireLandlock(t, abiFiles)
+	hsm := tokentest.NewSoftHSM(t, "sandbox")
+	tests := []struct {
+		name   string
+		policy Policy
+		want   string // "SIGSYS", or what the child printed
+	}{
+		{"streams", Policy{Streams: true}, "talk: ok\n"},
+		{"no streams", Policy{}, "SIGSYS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runChild(t, hsm, child{name: "streams", policy: tt.policy})
+			if !strings.HasPrefix(r.stdout, "locked\n") {
+				t.Fatalf("child did not lock down: %v", r)
+			}
+			switch {
+			case tt.want == "SIGSYS" && !r.killedBy(syscall.SIGSYS):
+				t.Fatalf("want the child killed by SIGSYS, got %v", r)
+			case tt.want != "SIGSYS" && (!r.exitedOK() || !strings.Contains(r.stdout, tt.want)):
+				t.Fatalf("want %q, got %v", tt.want, r)
+			}
+		})
 	}
 }
 

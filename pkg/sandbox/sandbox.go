@@ -54,6 +54,13 @@ type Policy struct {
 	// them needs Landlock ABI 4 (Linux 6.7). With none, creating an
 	// AF_INET or AF_INET6 socket kills the process.
 	ConnectTCP []uint16
+	// Streams lets the module keep talking over stream descriptors it
+	// opened before lockdown and wait on them with poll(2): tpm2-pkcs11's
+	// TCTI (the socket tpm2-abrmd passed over D-Bus, GLib's D-Bus
+	// connection; or /dev/tpmrm0, which must then be in KeepOpen).
+	// AF_UNIX sockets are kept open anyway; creating or connecting
+	// sockets stays forbidden.
+	Streams bool
 	// BestEffort lets Lockdown go on with weaker or no Landlock on kernels
 	// older than it needs, returning warnings instead of an error.
 	BestEffort bool

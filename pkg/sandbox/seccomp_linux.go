@@ -5,6 +5,7 @@ package sandbox
 import (
 	"fmt"
 	"os"
+	"slices"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
 
@@ -51,7 +52,7 @@ func newFilter(p Policy) (*libseccomp.ScmpFilter, error) {
 		f.Release()
 		return nil, fmt.Errorf("set bad-architecture action: %v", err)
 	}
-	for _, add := range []func(*libseccomp.ScmpFilter, Policy) error{addAllowed, addTCP, addRefused, addSelf, addSockets} {
+	for _, add := range []func(*libseccomp.ScmpFilter, Policy) error{addAllowed, addTCP, addStreams, addRefused, addSelf, addSockets} {
 		if err := add(f, p); err != nil {
 			f.Release()
 			return nil, err
@@ -76,6 +77,32 @@ func addTCP(f *libseccomp.ScmpFilter, p Policy) error {
 	}
 	for _, s := range seccomp.TCP {
 		if err := addRule(f, s.Name, libseccomp.ActAllow); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addStreams allows what a module talking over stream descriptors opened
+// before lockdown needs, if p says so, and refuses what GLib probes before
+// a warning. A call seccomp.TCP allows when p lists ports gets no second
+// rule: libseccomp does not document how two rules with different actions
+// for one call combine (2.5.4 keeps the first without an error), so the
+// outcome would depend on the order of newFilter's steps.
+func addStreams(f *libseccomp.ScmpFilter, p Policy) error {
+	if !p.Streams {
+		return nil
+	}
+	for _, s := range seccomp.Streams {
+		if err := addRule(f, s.Name, libseccomp.ActAllow); err != nil {
+			return err
+		}
+	}
+	for _, e := range seccomp.StreamsRefused {
+		if len(p.ConnectTCP) > 0 && slices.ContainsFunc(seccomp.TCP, func(s seccomp.Syscall) bool { return s.Name == e.Name }) {
+			continue
+		}
+		if err := addRule(f, e.Name, libseccomp.ActErrno.SetReturnCode(int16(e.Errno))); err != nil {
 			return err
 		}
 	}
