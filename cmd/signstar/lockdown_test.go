@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"signstar/internal/verifytest"
+	"signstar/pkg/sandbox"
 )
 
 // TestLockedWhileReading: a signstar blocked on stdin is already locked
@@ -111,4 +112,39 @@ func TestLockReleasedWhileReading(t *testing.T) {
 		t.Fatalf("first signer: %v", err)
 	}
 	verifytest.All(t, cert, []byte("slow\n"), out.Bytes())
+}
+
+// TestModulePolicy: what each known module keeps after lockdown.
+func TestModulePolicy(t *testing.T) {
+	store := t.TempDir()
+	if err := os.WriteFile(store+"/tpm2_pkcs11.sqlite3", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TPM2_PKCS11_STORE", store)
+	t.Setenv("TPM2_PKCS11_TCTI", "device:/dev/tpmrm0")
+	tests := []struct {
+		module  string
+		keep    string
+		streams bool
+	}{
+		{"/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so.1", store + " /dev/tpmrm0", true},
+		{"/usr/lib/x86_64-linux-gnu/libykcs11.so.2", "", true},
+		{"/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so", "", true},
+		{"/usr/lib/x86_64-linux-gnu/pkcs11/libnethsm_pkcs11.so", "", false},
+	}
+	for _, tt := range tests {
+		var p sandbox.Policy
+		if err := addModule(&p, tt.module); err != nil {
+			t.Errorf("%s: %v", tt.module, err)
+			continue
+		}
+		if keep := strings.Join(p.KeepOpen, " "); keep != tt.keep || p.Streams != tt.streams {
+			t.Errorf("%s: keep %q, streams %v; want %q, %v", tt.module, keep, p.Streams, tt.keep, tt.streams)
+		}
+	}
+	t.Setenv("TPM2_PKCS11_STORE", t.TempDir())
+	var p sandbox.Policy
+	if err := addModule(&p, "/usr/lib/libtpm2_pkcs11.so"); err == nil || !strings.Contains(err.Error(), "TPM2_PKCS11_STORE") {
+		t.Errorf("a store without a database: %v, want an error naming TPM2_PKCS11_STORE", err)
+	}
 }
