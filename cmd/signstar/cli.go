@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -29,7 +30,7 @@ type cli struct {
 	Version kong.VersionFlag `help:"Print the version and exit."`
 
 	Init    initCmd    `cmd:"" help:"Create a configuration file for a token."`
-	Key     keyCmd     `cmd:"" help:"Generate, list and export keys."`
+	Key     keyCmd     `cmd:"" help:"Generate, adopt, list and export keys."`
 	Sign    signCmd    `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
 	Check   checkCmd   `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
 	Request requestCmd `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state over ssh."`
@@ -94,6 +95,7 @@ func (c *initCmd) Run(g *cli) error {
 
 type keyCmd struct {
 	Generate keyGenerateCmd `cmd:"" help:"Generate a key pair on the token and its OpenPGP certificate."`
+	Adopt    keyAdoptCmd    `cmd:"" help:"Take over a key pair made on the token by another tool, and make its OpenPGP certificate."`
 	List     keyListCmd     `cmd:"" help:"List the configured keys."`
 	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
 }
@@ -127,6 +129,61 @@ func (c *keyGenerateCmd) Run(g *cli) error {
 	infof("generated %s key %q; certificate %s; config %s updated", typ, c.Name, cfg.Resolve(cfg.Keys[c.Name].Cert), cfg.Path())
 	fmt.Println(k.Cert.Fingerprint())
 	return nil
+}
+
+type keyAdoptCmd struct {
+	Name    string `help:"Name of the key in the config." required:"" placeholder:"NAME"`
+	ID      string `help:"CKA_ID of the key pair on the token, in hex (pkcs11-tool --list-objects shows it)." required:"" name:"id" placeholder:"HEX"`
+	UID     string `help:"OpenPGP user ID, e.g. \"Example Repo Key <repo@example.org>\"." required:"" name:"uid" placeholder:"USERID"`
+	Expires string `help:"Expiry: a date (2030-01-31) or a duration from now (2y, 180d)." placeholder:"WHEN"`
+	Created string `help:"The key's OpenPGP creation time, RFC 3339 (2024-01-01T00:00:00Z); part of the fingerprint. Default: now." placeholder:"TIME"`
+}
+
+func (c *keyAdoptCmd) Run(g *cli) error {
+	now := time.Now().UTC().Truncate(time.Second)
+	created, err := parseCreated(c.Created, now)
+	if err != nil {
+		return err
+	}
+	expires, err := parseExpiry(c.Expires, now)
+	if err != nil {
+		return err
+	}
+	id, err := hex.DecodeString(c.ID)
+	if err != nil || len(id) == 0 {
+		return fmt.Errorf("--id %q: want the key's CKA_ID in hex, as pkcs11-tool prints it (0a, 01)", c.ID)
+	}
+	kr, cfg, err := openKeyring(g)
+	if err != nil {
+		return err
+	}
+	defer kr.Close()
+	k, err := kr.Adopt(keyring.ExistingKey{Name: c.Name, ID: id, UserID: c.UID, Created: created, Expires: expires,
+		Warn: func(msg string) { warnf("%s", msg) }})
+	if err != nil {
+		return err
+	}
+	kc := cfg.Keys[c.Name]
+	infof("adopted %s key %q (id %s); certificate %s; config %s updated", kc.Type, c.Name, kc.ID, cfg.Resolve(kc.Cert), cfg.Path())
+	fmt.Println(k.Cert.Fingerprint())
+	return nil
+}
+
+// parseCreated reads a key creation time: RFC 3339, not in the future, in
+// whole seconds as OpenPGP stores it (RFC 4880 section 5.5.2).
+func parseCreated(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return now, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--created %q: want an RFC 3339 time (2024-01-01T00:00:00Z)", s)
+	}
+	t = t.UTC().Truncate(time.Second)
+	if t.After(now) {
+		return time.Time{}, fmt.Errorf("--created %s is in the future", s)
+	}
+	return t, nil
 }
 
 // parseExpiry reads a date or a duration in days or years from now.

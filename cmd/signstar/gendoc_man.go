@@ -97,7 +97,7 @@ func exitStatus() []term {
 
 var files = []term{
 	{defaultConfig, "The configuration file (see CONFIGURATION). It and certs/ stay root-owned; signstar check fails if group or others may write it."},
-	{"certs/NAME.asc", "The OpenPGP certificate of key NAME, written by key generate beside the configuration file."},
+	{"certs/NAME.asc", "The OpenPGP certificate of key NAME, written by key generate or key adopt beside the configuration file."},
 	{"/etc/signstar/pin", "The token's user PIN (token.pin-file), owned by the signing account, mode 0600 or stricter."},
 	{"/etc/ssh/sshd_config.d/50-signstar.conf", "The sshd drop-in: ForceCommand signstar for the signing account, " +
 		"ExposeAuthInfo yes, SetEnv SIGNSTAR_CONFIG=..., and no pty, forwarding, tunnels or user environment."},

@@ -446,7 +446,7 @@ func TestGenCompletionBash(t *testing.T) {
 		want  []string
 	}{
 		{"commands", []string{"signstar", ""}, []string{"check", "init", "key", "request", "sign"}},
-		{"key commands", []string{"signstar", "key", ""}, []string{"export", "generate", "list"}},
+		{"key commands", []string{"signstar", "key", ""}, []string{"adopt", "export", "generate", "list"}},
 		{"after a global flag", []string{"signstar", "--config", "x", "k"}, []string{"key"}},
 		{"key types", []string{"signstar", "key", "generate", "--type", ""}, types},
 		{"key types after =", []string{"signstar", "key", "generate", "--name", "=", "x", "--type", "=", "r"}, []string{"rsa3072", "rsa4096"}},
@@ -498,7 +498,7 @@ func TestGenCompletionZsh(t *testing.T) {
 		want []string
 	}{
 		{"signstar ", []string{"check", "init", "key", "request", "sign"}},
-		{"signstar key ", []string{"export", "generate", "list"}},
+		{"signstar key ", []string{"adopt", "export", "generate", "list"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		// --module is not offered after --uri: kong refuses both.
 		{"signstar init --uri x --", []string{"--audit", "--config", "--help", "--lock-file", "--pin-file", "--token", "--version"}},
@@ -536,7 +536,7 @@ func TestGenCompletionFish(t *testing.T) {
 		want []string
 	}{
 		{"signstar ", []string{"check", "init", "key", "request", "sign"}},
-		{"signstar key ", []string{"export", "generate", "list"}},
+		{"signstar key ", []string{"adopt", "export", "generate", "list"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		{"signstar sign --", []string{"--armor", "--config", "--help", "--key", "--version"}},
 	}

@@ -127,22 +127,11 @@ type NewKey struct {
 // writes the certificate next to the config and records the key in the
 // config. The first key becomes the default.
 func (k *Keyring) Generate(n NewKey) (*Key, error) {
-	if !config.ValidKeyName(n.Name) {
-		return nil, fmt.Errorf("invalid key name %q: use letters, digits, '_' and '-' (at most 64)", n.Name)
+	kc, err := k.newEntry(n.Name)
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := k.cfg.Keys[n.Name]; ok {
-		return nil, fmt.Errorf("key %q already exists in %s", n.Name, k.cfg.Path())
-	}
-	// Certificates live in their own directory: "signstar key export >
-	// NAME.asc" run next to the config must not truncate the stored copy.
-	kc := &config.Key{Type: string(n.Type), Cert: filepath.Join("certs", n.Name+".asc"), Default: len(k.cfg.Keys) == 0}
-	certPath := k.cfg.Resolve(kc.Cert)
-	if err := os.MkdirAll(filepath.Dir(certPath), 0o755); err != nil {
-		return nil, fmt.Errorf("create certificate directory: %w", err)
-	}
-	if _, err := os.Lstat(certPath); err == nil {
-		return nil, fmt.Errorf("certificate %s already exists; refusing to overwrite it", certPath)
-	}
+	kc.Type = string(n.Type)
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return nil, fmt.Errorf("generate key id: %w", err)
@@ -152,10 +141,10 @@ func (k *Keyring) Generate(n NewKey) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate %s key %q: %w", n.Type, n.Name, err)
 	}
-	if err := k.record(n, kc, priv, certPath); err != nil {
+	if err := k.record(n, kc, priv); err != nil {
 		// Without its certificate the key pair is unusable: its creation
 		// time, part of the fingerprint, is gone. Take it off the token.
-		os.Remove(certPath)
+		// Only here: an adopted key (see Adopt) is never ours to delete.
 		if derr := k.tok.Delete(id); derr != nil {
 			return nil, fmt.Errorf("%w (and %v)", err, derr)
 		}
@@ -164,33 +153,66 @@ func (k *Keyring) Generate(n NewKey) (*Key, error) {
 	return k.Key(n.Name)
 }
 
-// record certifies a new key, writes its certificate and adds it to the
-// config.
-func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer, certPath string) error {
+// newEntry checks that key name is free, in the config and in certs/, and
+// returns its config entry without type and id. It writes nothing.
+func (k *Keyring) newEntry(name string) (*config.Key, error) {
+	if !config.ValidKeyName(name) {
+		return nil, fmt.Errorf("invalid key name %q: use letters, digits, '_' and '-' (at most 64)", name)
+	}
+	if _, ok := k.cfg.Keys[name]; ok {
+		return nil, fmt.Errorf("key %q already exists in %s", name, k.cfg.Path())
+	}
+	// Certificates live in their own directory: "signstar key export >
+	// NAME.asc" run next to the config must not truncate the stored copy.
+	kc := &config.Key{Cert: filepath.Join("certs", name+".asc"), Default: len(k.cfg.Keys) == 0}
+	certPath := k.cfg.Resolve(kc.Cert)
+	if _, err := os.Lstat(certPath); err == nil {
+		return nil, fmt.Errorf("certificate %s already exists; refusing to overwrite it", certPath)
+	}
+	return kc, nil
+}
+
+// record certifies a key through priv, writes its certificate and adds
+// kc to the config. On failure it leaves no certificate behind; the key
+// on the token is the caller's to keep or delete.
+func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer) error {
 	cert, err := pgp.NewCertificate(priv, n.UserID, n.Created, n.Expires, crypto.SHA512)
 	if err != nil {
 		return fmt.Errorf("certify key %q: %w", n.Name, err)
 	}
+	certPath := k.cfg.Resolve(kc.Cert)
+	if err := os.MkdirAll(filepath.Dir(certPath), 0o755); err != nil {
+		return fmt.Errorf("create certificate directory: %w", err)
+	}
 	if err := writeCert(certPath, cert); err != nil {
 		return err
 	}
-	return k.cfg.AddKey(n.Name, kc)
+	if err := k.cfg.AddKey(n.Name, kc); err != nil {
+		os.Remove(certPath)
+		return err
+	}
+	return nil
 }
 
+// writeCert creates path, which must not exist, and writes cert to it. If
+// writing fails, the file it created is removed.
 func writeCert(path string, cert *pgp.Certificate) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("write certificate: %w", err)
 	}
-	if err := cert.WriteArmored(f); err != nil {
-		f.Close()
+	err = cert.WriteArmored(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
 		return fmt.Errorf("write certificate %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write certificate %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // ReleaseLock lets other signers use the token while this one reads its
