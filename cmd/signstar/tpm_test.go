@@ -1,0 +1,70 @@
+package main
+
+// A TPM token end to end: swtpm behind tpm2-abrmd, the tpm2-pkcs11 module,
+// keys generated through signstar and signatures made under full lockdown.
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"signstar/internal/tpmtest"
+	"signstar/internal/verifytest"
+)
+
+// newTPMFixture is a fixture whose token is a fresh software TPM.
+func newTPMFixture(t *testing.T) *fixture {
+	t.Helper()
+	tpm := tpmtest.Start(t, "signstar-tpm")
+	dir := t.TempDir()
+	f := &fixture{t: t, dir: dir, conf: filepath.Join(dir, "signstar.toml")}
+	f.env = append(append(os.Environ(), tpm.Env...), "SIGNSTAR_CONFIG="+f.conf)
+	f.writePIN(tpm.PIN, 0o600)
+	f.ok(nil, "init", "--module", tpm.Module, "--token", tpm.Label,
+		"--pin-file", filepath.Join(dir, "pin"), "--audit", "file:"+filepath.Join(dir, "audit.jsonl"))
+	return f
+}
+
+// TestTPM: the key types a TPM offers sign under lockdown, and the
+// signatures pass gpgv, sqv and pacman-key; what it does not offer is
+// refused by name.
+func TestTPM(t *testing.T) {
+	f := newTPMFixture(t)
+	for _, typ := range []string{"ed25519", "rsa4096"} {
+		r := f.run(nil, "key", "generate", "--name", typ, "--type", typ, "--uid", "x <x@example.org>")
+		assertError(t, r, exitFailed, "the token supports only rsa3072, p256, p384")
+	}
+	data := sample(t)
+	for _, typ := range []string{"p256", "p384", "rsa3072"} {
+		t.Run(typ, func(t *testing.T) {
+			cert := f.generate(typ, typ)
+			for _, args := range [][]string{{"sign", "--key", typ}, {"sign", "--key", typ, "--armor"}} {
+				verifytest.All(t, cert, data, f.ok(data, args...))
+			}
+			recs := readAuditFile(t, f)
+			recs[len(recs)-1].want(t, map[string]string{
+				"SIGNSTAR_RESULT": "signed", "SIGNSTAR_KEY": typ, "SIGNSTAR_WARNING": "-",
+				"SIGNSTAR_KEY_FINGERPRINT": verifytest.Fingerprint(t, cert),
+			})
+		})
+	}
+}
+
+// TestTPMRequests: ECDSA keys on a TPM finish a client's hash; RSA keys
+// cannot (tpm2-pkcs11 hashes RSA messages itself) and say so.
+func TestTPMRequests(t *testing.T) {
+	f := newTPMFixture(t)
+	f.generate("p256", "p256")
+	f.generate("rsa", "rsa3072")
+	req, err := os.ReadFile("../../testdata/signstar-request-v1/sample-request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.runCmd(exec.Command(binary, "-c", "sign --request --key p256"), req)
+	if r.code != 0 || len(r.stdout) == 0 {
+		t.Fatalf("request with an ECDSA key: exit %d: %s", r.code, r.stderr)
+	}
+	r = f.runCmd(exec.Command(binary, "-c", "sign --request --key rsa"), req)
+	assertError(t, r, exitRefused, `key "rsa" cannot sign digest-only requests`)
+}
