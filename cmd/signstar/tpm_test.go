@@ -4,9 +4,12 @@ package main
 // keys generated through signstar and signatures made under full lockdown.
 
 import (
+	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"signstar/internal/tpmtest"
@@ -14,7 +17,7 @@ import (
 )
 
 // newTPMFixture is a fixture whose token is a fresh software TPM.
-func newTPMFixture(t *testing.T) *fixture {
+func newTPMFixture(t *testing.T) (*fixture, *tpmtest.TPM) {
 	t.Helper()
 	tpm := tpmtest.Start(t, "signstar-tpm")
 	dir := t.TempDir()
@@ -23,14 +26,14 @@ func newTPMFixture(t *testing.T) *fixture {
 	f.writePIN(tpm.PIN, 0o600)
 	f.ok(nil, "init", "--module", tpm.Module, "--token", tpm.Label,
 		"--pin-file", filepath.Join(dir, "pin"), "--audit", "file:"+filepath.Join(dir, "audit.jsonl"))
-	return f
+	return f, tpm
 }
 
 // TestTPM: the key types a TPM offers sign under lockdown, and the
 // signatures pass gpgv, sqv and pacman-key; what it does not offer is
 // refused by name.
 func TestTPM(t *testing.T) {
-	f := newTPMFixture(t)
+	f, _ := newTPMFixture(t)
 	for _, typ := range []string{"ed25519", "rsa4096"} {
 		r := f.run(nil, "key", "generate", "--name", typ, "--type", typ, "--uid", "x <x@example.org>")
 		assertError(t, r, exitFailed, "the token supports only rsa3072, p256, p384")
@@ -54,7 +57,7 @@ func TestTPM(t *testing.T) {
 // TestTPMRequests: ECDSA keys on a TPM finish a client's hash; RSA keys
 // cannot (tpm2-pkcs11 hashes RSA messages itself) and say so.
 func TestTPMRequests(t *testing.T) {
-	f := newTPMFixture(t)
+	f, _ := newTPMFixture(t)
 	f.generate("p256", "p256")
 	f.generate("rsa", "rsa3072")
 	req, err := os.ReadFile("../../testdata/signstar-request-v1/sample-request.json")
@@ -67,4 +70,45 @@ func TestTPMRequests(t *testing.T) {
 	}
 	r = f.runCmd(exec.Command(binary, "-c", "sign --request --key rsa"), req)
 	assertError(t, r, exitRefused, `key "rsa" cannot sign digest-only requests`)
+}
+
+// TestTPMGoneAfterLockdown: when the TPM goes away while signstar waits for
+// its input, locked down, signing fails cleanly (exit 1, nothing on
+// stdout, a record) instead of seccomp killing the process for how the
+// module reports the failure.
+func TestTPMGoneAfterLockdown(t *testing.T) {
+	for _, typ := range []string{"p256", "rsa3072"} {
+		t.Run(typ, func(t *testing.T) {
+			f, tpm := newTPMFixture(t)
+			f.generate(typ, typ)
+			cmd := exec.Command(binary, "sign", "--key", typ)
+			cmd.Env = f.env
+			stdin, err := cmd.StdinPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitStatus(t, cmd.Process.Pid, "Seccomp:\t2")
+			tpm.StopBroker()
+			stdin.Write([]byte("signed by a TPM that is gone\n"))
+			stdin.Close()
+			err = cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitFailed {
+				t.Fatalf("sign without a TPM: %v (want exit %d)\n%s", err, exitFailed, errb.Bytes())
+			}
+			if out.Len() != 0 {
+				t.Errorf("%d bytes on stdout", out.Len())
+			}
+			if !strings.Contains(errb.String(), "signstar: error: ") {
+				t.Errorf("no error line on stderr:\n%s", errb.Bytes())
+			}
+			recs := readAuditFile(t, f)
+			recs[len(recs)-1].want(t, map[string]string{"SIGNSTAR_RESULT": "failed", "SIGNSTAR_ERROR": "*", "SIGNSTAR_KEY": typ})
+		})
+	}
 }

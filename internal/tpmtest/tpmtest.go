@@ -39,6 +39,8 @@ type TPM struct {
 	PIN    string   // user PIN
 	Dir    string   // temporary directory: TPM state, token store, bus socket, logs
 	Env    []string // NAME=value for programs that load Module, or run tpm2-tools
+
+	abrmd *daemon
 }
 
 // Fixed PINs: the token lives in a TPM only this test can reach, so there
@@ -93,8 +95,8 @@ func Start(t testing.TB, label string) *TPM {
 	start := time.Now()
 	swtpm, port := startSWTPM(t, tools.swtpm, p.Dir)
 	startBus(t, tools.dbusDaemon, p.Dir, busAddress(bus))
-	abrmd := startABRMD(t, tools.abrmd, p.Dir, p.Env, port)
-	p.waitReady(t, tools.getcap, abrmd, swtpm)
+	p.abrmd = startABRMD(t, tools.abrmd, p.Dir, p.Env, port)
+	p.waitReady(t, tools.getcap, p.abrmd, swtpm)
 	if err := p.run(tools.ptool, "init", "--path="+store); err != nil {
 		t.Fatalf("create the token store: %v", err)
 	}
@@ -105,6 +107,10 @@ func Start(t testing.TB, label string) *TPM {
 	t.Logf("tpmtest: token %q ready in %v", label, time.Since(start).Round(time.Millisecond))
 	return p
 }
+
+// StopBroker stops tpm2-abrmd, as if the TPM went away: programs that
+// have the module open lose their connection to it.
+func (p *TPM) StopBroker() { p.abrmd.stop() }
 
 // Setenv sets [TPM.Env] in the test process with t.Setenv, for tests that
 // load the module in-process.
