@@ -115,6 +115,7 @@ var auditFields = []term{
 	{"SIGNSTAR_RESULT", "signed, refused or failed."},
 	{"SIGNSTAR_ERROR", "Why, when not signed."},
 	{"SIGNSTAR_WARNING", "A lockdown downgrade (best-effort Landlock)."},
+	{"SIGNSTAR_MODULE_OUTPUT", "Login shell only: what the PKCS#11 module and its libraries wrote to standard error, kept from the SSH client."},
 	{"SIGNSTAR_USER", "The local account."},
 	{"SIGNSTAR_SSH_KEY", "The SHA256: fingerprint of the SSH key that authenticated the session."},
 	{"SIGNSTAR_CLIENT", "The client's address and port, from SSH_CONNECTION."},

@@ -23,9 +23,10 @@ import (
 )
 
 type job struct {
-	rec  *audit.Record
-	sink audit.Sink
-	cfg  *config.Config
+	rec    *audit.Record
+	sink   audit.Sink
+	cfg    *config.Config
+	stderr *moduleStderr // the module's stderr, captured in the login shell
 }
 
 // openJob opens the audit sink the config names, or journald if the config
@@ -52,6 +53,9 @@ func (j *job) finish(out []byte, err error) error {
 	j.rec.Result = audit.ResultOf(err)
 	if err != nil {
 		j.rec.Error = err.Error()
+	}
+	if j.stderr != nil {
+		j.rec.ModuleOutput = j.stderr.output()
 	}
 	if werr := j.sink.Write(j.rec); werr != nil {
 		return fmt.Errorf("write audit record: %v; nothing released", werr)

@@ -18,9 +18,12 @@ func (j *job) lockdown() error {
 	if err != nil {
 		return fmt.Errorf("lock down: %w; refusing to read input", err)
 	}
+	if j.stderr != nil {
+		p.KeepFDs = append(p.KeepFDs, j.stderr.client)
+	}
 	warnings, err := sandbox.Lockdown(p)
 	if len(warnings) > 0 {
-		j.rec.Warning = strings.Join(warnings, "; ")
+		j.rec.Warning = strings.Join(append(nonEmpty(j.rec.Warning), warnings...), "; ")
 		if j.rec.Mode != audit.SSH {
 			warnf("%s", j.rec.Warning)
 		}
@@ -87,4 +90,12 @@ func addModule(p *sandbox.Policy, module string) error {
 		p.Streams = true
 	}
 	return nil
+}
+
+// nonEmpty is s as a list: empty for "".
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

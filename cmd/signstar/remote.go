@@ -63,6 +63,10 @@ commands:
 // serve carries out one client request and records it.
 func serve(line string) error {
 	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.SSH, Request: line, User: os.Getenv("USER")}
+	stderr, err := captureModuleStderr()
+	if err != nil {
+		rec.Warning = err.Error()
+	}
 	sess, sessErr := session.New(session.Env{
 		User:       rec.User,
 		Connection: os.Getenv("SSH_CONNECTION"),
@@ -83,6 +87,7 @@ func serve(line string) error {
 	if jerr != nil {
 		return withID(jerr, rec.RequestID)
 	}
+	j.stderr = stderr
 	if err == nil {
 		err = cfgErr
 	}

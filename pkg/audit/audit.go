@@ -53,6 +53,10 @@ type Record struct {
 	Result    Result
 	Error     string // why, if Result is not Signed
 	Warning   string // a lockdown downgrade, e.g. "landlock best-effort: ..."
+	// ModuleOutput is what the PKCS#11 module and the libraries under it
+	// wrote to stderr, kept from the SSH client (one line, " | " between
+	// the module's lines).
+	ModuleOutput string
 
 	User   string // local account
 	SSHKey string // fingerprint of the authenticating key, "SHA256:..."
@@ -179,6 +183,7 @@ func (r *Record) fields() ([]field, error) {
 	}
 	add("SIGNSTAR_ERROR", r.Error, maxLong)
 	add("SIGNSTAR_WARNING", r.Warning, maxLong)
+	add("SIGNSTAR_MODULE_OUTPUT", r.ModuleOutput, maxLong)
 	add("SIGNSTAR_USER", r.User, maxShort)
 	add("SIGNSTAR_SSH_KEY", r.SSHKey, maxShort)
 	add("SIGNSTAR_CLIENT", r.Client, maxShort)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -99,10 +100,13 @@ var cgroupFiles = map[string]bool{
 	"cpu.cfs_period_us": true,
 }
 
-// keptFD reports whether fd is the Go runtime's, a socket the policy needs
+// keptFD reports whether fd is one p keeps by number, the Go runtime's, a socket the policy needs
 // (AF_UNIX for the audit sink; TCP when a network HSM is configured), or a
 // file beneath one of roots.
 func keptFD(fd int, p Policy, roots []string) bool {
+	if slices.Contains(p.KeepFDs, fd) {
+		return true
+	}
 	target, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd))
 	if err != nil {
 		return false

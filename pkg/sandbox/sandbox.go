@@ -50,6 +50,10 @@ type Policy struct {
 	// file. Descriptors of files elsewhere are closed, and a library still
 	// using one would then read or write whatever file gets its number.
 	KeepOpen []string
+	// KeepFDs are descriptors that stay open whatever they refer to:
+	// signstar's own copy of the client's stderr, after the module's
+	// stderr was redirected.
+	KeepFDs []int
 	// ConnectTCP are the TCP ports a network HSM listens on. Enforcing
 	// them needs Landlock ABI 4 (Linux 6.7). With none, creating an
 	// AF_INET or AF_INET6 socket kills the process.
