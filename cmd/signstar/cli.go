@@ -22,6 +22,7 @@ import (
 	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
 	"signstar/pkg/remote"
+	"signstar/pkg/sandbox"
 	"signstar/pkg/token"
 )
 
@@ -301,6 +302,37 @@ func keyTypeEnum() string {
 	return strings.Join(names, ",")
 }
 
+func joinTypes(types []token.KeyType) string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
+}
+
+// describePolicy says what a signing process keeps after lockdown.
+func describePolicy(p sandbox.Policy) string {
+	var parts []string
+	add := func(what string, paths []string) {
+		if len(paths) > 0 {
+			parts = append(parts, what+" "+strings.Join(paths, " "))
+		}
+	}
+	add("read-write", p.ReadWrite)
+	add("read-only", p.ReadOnly)
+	add("kept open", p.KeepOpen)
+	if len(p.ConnectTCP) > 0 {
+		parts = append(parts, fmt.Sprintf("TCP ports %v", p.ConnectTCP))
+	}
+	if p.Streams {
+		parts = append(parts, "talks over sockets opened before lockdown")
+	}
+	if len(parts) == 0 {
+		return "nothing but stdio and the audit trail"
+	}
+	return strings.Join(parts, "; ")
+}
+
 type checkCmd struct{}
 
 // Run checks what a signing request will need, reports each finding on
@@ -332,8 +364,12 @@ func (c *checkCmd) Run(g *cli) error {
 	report("token", err, fmt.Sprintf("logged in to %q through %s", sel.Label+sel.Serial, sel.Module))
 	if err == nil {
 		defer kr.Close()
+		types, err := kr.KeyTypes()
+		report("types", err, "the token can generate "+joinTypes(types))
 		failed += checkKeys(cfg, kr, report)
 	}
+	p, err := policy(cfg)
+	report("lockdown", err, describePolicy(p))
 	if failed > 0 {
 		return fmt.Errorf("check failed: %d problem(s)", failed)
 	}

@@ -38,6 +38,13 @@ func TestTPM(t *testing.T) {
 		r := f.run(nil, "key", "generate", "--name", typ, "--type", typ, "--uid", "x <x@example.org>")
 		assertError(t, r, exitFailed, "the token supports only rsa3072, p256, p384")
 	}
+	out := string(f.ok(nil, "check"))
+	for _, want := range []string{"ok    types    the token can generate rsa3072, p256, p384",
+		"ok    lockdown kept open ", "talks over sockets opened before lockdown"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
 	data := sample(t)
 	for _, typ := range []string{"p256", "p384", "rsa3072"} {
 		t.Run(typ, func(t *testing.T) {

@@ -221,3 +221,6 @@ func (k *Keyring) ReleaseLock() error { return k.tok.ReleaseLock() }
 
 // ReacquireLock takes the token lock back before signing.
 func (k *Keyring) ReacquireLock() error { return k.tok.ReacquireLock() }
+
+// KeyTypes are the key types the token can generate and sign with.
+func (k *Keyring) KeyTypes() ([]token.KeyType, error) { return k.tok.KeyTypes() }
