@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -20,30 +22,18 @@ func TestLockedWhileReading(t *testing.T) {
 	for _, typ := range []string{"ed25519", "rsa3072", "p256"} {
 		t.Run(typ, func(t *testing.T) {
 			cert := f.generate(typ, typ)
-			cmd := exec.Command(binary, "sign", "--key", typ)
-			cmd.Env = f.env
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			status := waitStatus(t, cmd.Process.Pid, "Seccomp:\t2")
+			w := f.startLocked(exec.Command(binary, "sign", "--key", typ))
 			for _, want := range []string{"NoNewPrivs:\t1", "CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapAmb:\t0000000000000000"} {
-				if !strings.Contains(status, want) {
-					t.Errorf("/proc/%d/status lacks %q", cmd.Process.Pid, want)
+				if !strings.Contains(w.status, want) {
+					t.Errorf("/proc/%d/status lacks %q", w.cmd.Process.Pid, want)
 				}
 			}
 			data := []byte("read after lockdown\n")
-			stdin.Write(data)
-			stdin.Close()
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("sign: %v: %s", err, errb.Bytes())
+			r := w.finish(data)
+			if r.code != 0 {
+				t.Fatalf("sign: exit %d: %s", r.code, r.stderr)
 			}
-			verifytest.All(t, cert, data, out.Bytes())
+			verifytest.All(t, cert, data, r.stdout)
 		})
 	}
 }
@@ -67,23 +57,56 @@ func waitStatus(t *testing.T, pid int, want string) string {
 	return ""
 }
 
+// waiting is signstar started with a pipe for its input, locked down and
+// waiting to read.
+type waiting struct {
+	f           *fixture
+	cmd         *exec.Cmd
+	stdin       io.WriteCloser
+	out, errout bytes.Buffer
+	status      string // /proc/PID/status once locked down
+}
+
+// startLocked starts cmd with the fixture's environment and returns once
+// it is locked down and waiting for input.
+func (f *fixture) startLocked(cmd *exec.Cmd) *waiting {
+	f.t.Helper()
+	w := &waiting{f: f, cmd: cmd}
+	cmd.Env = f.env
+	cmd.Stdout, cmd.Stderr = &w.out, &w.errout
+	var err error
+	if w.stdin, err = cmd.StdinPipe(); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	w.status = waitStatus(f.t, cmd.Process.Pid, "Seccomp:\t2")
+	return w
+}
+
+// finish writes data, ends the input and returns what the user sees.
+func (w *waiting) finish(data []byte) result {
+	w.f.t.Helper()
+	w.stdin.Write(data)
+	w.stdin.Close()
+	err := w.cmd.Wait()
+	var exit *exec.ExitError
+	code := 0
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		w.f.t.Fatalf("run %v: %v", w.cmd.Args, err)
+	}
+	return result{w.out.Bytes(), w.errout.Bytes(), code}
+}
+
 // TestLockReleasedWhileReading: a signer waiting for a slow client does not
 // hold the token lock, so another signer finishes meanwhile.
 func TestLockReleasedWhileReading(t *testing.T) {
 	f := newFixture(t)
 	cert := f.generate("repo", "ed25519")
-	slow := exec.Command(binary, "sign")
-	slow.Env = f.env
-	stdin, err := slow.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	slow.Stdout = &out
-	if err := slow.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitStatus(t, slow.Process.Pid, "Seccomp:\t2") // locked down, waiting for input
+	slow := f.startLocked(exec.Command(binary, "sign"))
 
 	fast := exec.Command(binary, "sign")
 	fast.Env = f.env
@@ -106,12 +129,11 @@ func TestLockReleasedWhileReading(t *testing.T) {
 	}
 	verifytest.All(t, cert, []byte("fast\n"), fastOut)
 
-	stdin.Write([]byte("slow\n"))
-	stdin.Close()
-	if err := slow.Wait(); err != nil {
-		t.Fatalf("first signer: %v", err)
+	r := slow.finish([]byte("slow\n"))
+	if r.code != 0 {
+		t.Fatalf("first signer: exit %d: %s", r.code, r.stderr)
 	}
-	verifytest.All(t, cert, []byte("slow\n"), out.Bytes())
+	verifytest.All(t, cert, []byte("slow\n"), r.stdout)
 }
 
 // TestModulePolicy: what each known module keeps after lockdown.

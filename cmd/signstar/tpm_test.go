@@ -4,8 +4,6 @@ package main
 // keys generated through signstar and signatures made under full lockdown.
 
 import (
-	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,27 +87,10 @@ func TestTPMGoneAfterLockdown(t *testing.T) {
 		t.Run(typ, func(t *testing.T) {
 			f, tpm := newTPMFixture(t)
 			f.generate(typ, typ)
-			cmd := exec.Command(binary, "-c", "sign --key "+typ)
-			cmd.Env = f.env
-			stdin, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out, errb bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &errb
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitStatus(t, cmd.Process.Pid, "Seccomp:\t2")
+			w := f.startLocked(exec.Command(binary, "-c", "sign --key "+typ))
 			tpm.StopBroker()
-			stdin.Write([]byte("signed by a TPM that is gone\n"))
-			stdin.Close()
-			err = cmd.Wait()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
-				t.Fatalf("sign without a TPM: %v, want exit %d\n%s", err, exitFailed, errb.Bytes())
-			}
-			assertError(t, result{out.Bytes(), errb.Bytes(), exit.ExitCode()}, exitFailed, "CKR_GENERAL_ERROR")
+			r := w.finish([]byte("signed by a TPM that is gone\n"))
+			assertError(t, r, exitFailed, "CKR_GENERAL_ERROR")
 			recs := readAuditFile(t, f)
 			rec := recs[len(recs)-1]
 			rec.want(t, map[string]string{"SIGNSTAR_RESULT": "failed", "SIGNSTAR_MODE": "ssh", "SIGNSTAR_KEY": typ})
