@@ -230,7 +230,7 @@ func TestRPM(t *testing.T) {
 			must(err)
 			run(t, true, rpmkeys, "--dbpath", db, "--import", writeFile(t, dir, "cert.asc", armoredCert(t, c)))
 			out := run(t, true, rpmkeys, "--dbpath", db, "--checksig", "-v", signed)
-			if want := fmt.Sprintf("key ID %x: OK", c.KeyID()&0xffffffff); !strings.Contains(out, want) {
+			if want := fmt.Sprintf("key ID %08x: OK", c.KeyID()&0xffffffff); !strings.Contains(out, want) {
 				t.Errorf("rpmkeys --checksig output lacks %q:\n%s", want, out)
 			}
 		})
