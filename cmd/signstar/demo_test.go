@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestDemo runs 'just demo''s script with the test binary: the README's
-// first command must work on a machine without journald, as CI is.
+// TestDemo runs the script behind 'just demo' with the test binary: the
+// README's first command must work on a machine without journald, as CI is.
 func TestDemo(t *testing.T) {
 	cmd := exec.Command("scripts/demo", binary)
 	cmd.Dir = "../.."

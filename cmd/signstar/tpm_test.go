@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"signstar/internal/sshdtest"
 	"signstar/internal/tpmtest"
 	"signstar/internal/verifytest"
 )
@@ -99,4 +100,31 @@ func TestTPMGoneAfterLockdown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTPMThroughSSH: the deployment, with a TPM. A client pipes a file to
+// the signing account over sshd; signstar, that account's login shell,
+// finds the module's environment in the drop-in's SetEnv and signs under
+// lockdown as that account.
+func TestTPMThroughSSH(t *testing.T) {
+	sshdtest.Require(t)
+	f, tpm := newTPMFixture(t)
+	cert := f.generate("repo", "p256")
+	srv := sshdtest.Start(t, sshdtest.Options{Shell: binary, Env: append([]string{"SIGNSTAR_CONFIG=" + f.conf}, tpm.Env...)})
+	audit := filepath.Join(f.dir, "audit.jsonl")
+	if err := os.WriteFile(audit, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.Grant(append(tpm.Share(), filepath.Join(f.dir, "pin"), audit)...)
+	data := sample(t)
+	r := sshdtest.Run(t, srv.SSH(), data)
+	if r.Code != 0 {
+		t.Fatalf("ssh: exit %d: %s", r.Code, r.Stderr)
+	}
+	verifytest.All(t, cert, data, r.Stdout)
+	recs := readAuditFile(t, f)
+	recs[len(recs)-1].want(t, map[string]string{
+		"SIGNSTAR_RESULT": "signed", "SIGNSTAR_MODE": "ssh", "SIGNSTAR_USER": srv.User,
+		"SIGNSTAR_MODULE_OUTPUT": "-", "SIGNSTAR_WARNING": "-",
+	})
 }

@@ -178,9 +178,12 @@ func listenPair() (server, ctrl *net.TCPListener, err error) {
 }
 
 // busConfig configures a bus for tpm2-abrmd and its clients alone: anyone
-// who may connect (only this user: EXTERNAL auth and no <allow user>) may
-// own and call any name, and there are no service directories, so the bus
-// never starts a service itself. %s is the <listen> address, XML-escaped.
+// who may connect may own and call any name, and there are no service
+// directories, so the bus never starts a service itself. Any user may
+// connect (<allow user="*"/>), so that a signing account can reach the
+// TPM (see [TPM.Share]); what stops others is the socket's place in the
+// test's 0700 temporary directory. %s is the <listen> address,
+// XML-escaped.
 const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -188,6 +191,7 @@ const busConfig = `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Con
   <listen>%s</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
+    <allow user="*"/>
     <allow send_destination="*" eavesdrop="true"/>
     <allow eavesdrop="true"/>
     <allow own="*"/>

@@ -112,6 +112,13 @@ func Start(t testing.TB, label string) *TPM {
 // have the module open lose their connection to it.
 func (p *TPM) StopBroker() { p.abrmd.stop() }
 
+// Share returns the paths another account needs to use the token: the
+// token store, which the module writes at C_Initialize, and the bus socket.
+// Hand them to that account (sshdtest's Grant) before it loads the module.
+func (p *TPM) Share() []string {
+	return []string{filepath.Join(p.Dir, "store"), filepath.Join(p.Dir, "bus")}
+}
+
 // Setenv sets [TPM.Env] in the test process with t.Setenv, for tests that
 // load the module in-process.
 func (p *TPM) Setenv(t testing.TB) {
