@@ -12,6 +12,12 @@
 //   - Ed25519 signers make pure Ed25519 signatures (RFC 8032 section 5.1)
 //     of the message they are given, through CKM_EDDSA, which crypto11
 //     lacks; Public returns an [crypto/ed25519.PublicKey].
+//   - RSA signers on tpm2-pkcs11 sign whole messages, which the module
+//     hashes itself (SignMessage), and refuse digests with
+//     [ErrMessageOnly]: see msgKey.
+//
+// [Token.KeyTypes] says which key types the token can make and sign with;
+// Generate refuses others, wrapping [ErrKeyType].
 //
 // Every signature is verified against the public key read from the token
 // before it is returned, so a faulty token cannot hand out a bad signature.
