@@ -69,7 +69,8 @@ func inRange(bits uint, mi pkcs11.MechanismInfo) bool {
 	return mi.MinKeySize <= bits && bits <= mi.MaxKeySize
 }
 
-// mechanisms returns the token's mechanisms and what it says of each.
+// mechanisms returns what the token says of each mechanism in mechsOf that
+// it lists; the others (tens on SoftHSM2) are not asked about.
 func (t *Token) mechanisms() (map[uint]pkcs11.MechanismInfo, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -84,10 +85,17 @@ func (t *Token) mechanisms() (map[uint]pkcs11.MechanismInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list mechanisms of %s: %s", t.name, ckr(err))
 	}
-	infos := make(map[uint]pkcs11.MechanismInfo, len(list))
+	used := make(map[uint]bool)
+	for _, km := range mechsOf {
+		used[km.gen], used[km.sign] = true, true
+	}
+	infos := make(map[uint]pkcs11.MechanismInfo)
 	for _, m := range list {
 		// miekg returns each mechanism type as a Mechanism without
 		// parameters.
+		if !used[m.Mechanism] {
+			continue
+		}
 		mi, err := t.mod.GetMechanismInfo(info.SlotID, []*pkcs11.Mechanism{pkcs11.NewMechanism(m.Mechanism, nil)})
 		if err != nil {
 			continue // listed but not described: treat as absent
