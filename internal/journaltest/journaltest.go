@@ -37,6 +37,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"signstar/internal/verifytest"
 )
 
 // Dir is the journal directory inside the namespace.
@@ -116,7 +118,7 @@ func Start(t testing.TB) *Journal {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		holder.Wait()
-		skipOrFatal(t, "start journald in a private mount namespace: %s", strings.TrimSpace(stderr.String()))
+		verifytest.SkipOrFatal(t, "start journald in a private mount namespace: %s", strings.TrimSpace(stderr.String()))
 	}
 	if j.journald, err = strconv.Atoi(strings.TrimSpace(line)); err != nil {
 		t.Fatalf("start journald namespace: bad pid %q", line)
@@ -132,19 +134,17 @@ func Start(t testing.TB) *Journal {
 func tools(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFatal(t, "journaltest needs root to mount a tmpfs on /run in a mount namespace")
+		verifytest.SkipOrFatal(t, "journaltest needs root to mount a tmpfs on /run in a mount namespace")
 	}
 	for _, name := range []string{"unshare", "nsenter", "journalctl"} {
-		if _, err := exec.LookPath(name); err != nil {
-			skipOrFatal(t, "%s not found in PATH", name)
-		}
+		verifytest.Tool(t, name)
 	}
 	for _, p := range []string{"/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"} {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	skipOrFatal(t, "systemd-journald not found (install systemd)")
+	verifytest.SkipOrFatal(t, "systemd-journald not found (install systemd)")
 	return ""
 }
 
@@ -344,13 +344,4 @@ func (j *Journal) killAll() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
-}
-
-// skipOrFatal skips the test, or fails it under SIGNSTAR_E2E=1.
-func skipOrFatal(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf(format+"; SIGNSTAR_E2E=1 forbids skipping", args...)
-	}
-	t.Skipf(format, args...)
 }

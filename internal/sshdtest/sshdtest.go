@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"signstar/internal/verifytest"
 )
 
 // Server is a running sshd and the account it serves.
@@ -64,10 +66,7 @@ func Require(t testing.TB) {
 	if missing == "" {
 		return
 	}
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf("sshd end-to-end test needs %s", missing)
-	}
-	t.Skipf("sshd end-to-end test needs %s", missing)
+	verifytest.SkipOrFatal(t, "sshd end-to-end test needs %s", missing)
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }

@@ -30,6 +30,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"signstar/internal/verifytest"
 )
 
 // TPM is a running software TPM with an initialized tpm2-pkcs11 token.
@@ -167,28 +169,12 @@ type tools struct {
 func lookTools(t testing.TB) tools {
 	t.Helper()
 	return tools{
-		swtpm:      tool(t, "swtpm"),
-		dbusDaemon: tool(t, "dbus-daemon"),
-		abrmd:      tool(t, "tpm2-abrmd"),
-		getcap:     tool(t, "tpm2_getcap"),
-		ptool:      tool(t, "tpm2_ptool"),
+		swtpm:      verifytest.Tool(t, "swtpm"),
+		dbusDaemon: verifytest.Tool(t, "dbus-daemon"),
+		abrmd:      verifytest.Tool(t, "tpm2-abrmd"), // in /usr/sbin on Debian
+		getcap:     verifytest.Tool(t, "tpm2_getcap"),
+		ptool:      verifytest.Tool(t, "tpm2_ptool"),
 	}
-}
-
-// tool returns the path of the program name: from PATH, or else from
-// /usr/sbin, where Debian installs tpm2-abrmd and which a user's PATH may
-// lack. If it is in neither, tool skips the test, or fails it when the
-// environment has SIGNSTAR_E2E=1.
-func tool(t testing.TB, name string) string {
-	t.Helper()
-	if path, err := exec.LookPath(name); err == nil {
-		return path
-	}
-	if path := filepath.Join("/usr/sbin", name); isFile(path) {
-		return path
-	}
-	skipOrFatal(t, "%s not found in PATH (scripts/deps installs it)", name)
-	return ""
 }
 
 // moduleCandidates are where distributions install libtpm2_pkcs11.so:
@@ -216,20 +202,11 @@ func findModule(t testing.TB) string {
 			}
 		}
 	}
-	skipOrFatal(t, "the tpm2-pkcs11 PKCS#11 module (libtpm2_pkcs11.so) not found (scripts/deps installs it)")
+	verifytest.SkipOrFatal(t, "the tpm2-pkcs11 PKCS#11 module (libtpm2_pkcs11.so) not found (scripts/deps installs it)")
 	return ""
 }
 
 func isFile(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// skipOrFatal skips the test, or fails it under SIGNSTAR_E2E=1.
-func skipOrFatal(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf(format+"; SIGNSTAR_E2E=1 forbids skipping", args...)
-	}
-	t.Skipf(format, args...)
 }

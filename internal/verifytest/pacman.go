@@ -80,7 +80,7 @@ func asRoot(t testing.TB) []string {
 	}
 	unshare := Tool(t, "unshare")
 	if err := run(t.TempDir(), unshare, "--map-root-user", "true"); err != nil {
-		skipOrFatal(t, "pacman-key must run as root, and no user namespace is available: %v", err)
+		SkipOrFatal(t, "pacman-key must run as root, and no user namespace is available: %v", err)
 	}
 	return []string{unshare, "--map-root-user"}
 }

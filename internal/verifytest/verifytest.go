@@ -23,19 +23,26 @@ import (
 // an agent fails its test instead of hanging the whole run.
 const toolTimeout = 2 * time.Minute
 
-// Tool returns the path of the external tool name. If it is not in PATH, Tool
-// skips the test, or fails it when the environment has SIGNSTAR_E2E=1.
+// Tool returns the path of the external tool name: from PATH, or else from
+// /usr/sbin, where Debian installs daemons (sshd, tpm2-abrmd) and which a
+// user's PATH may lack. If it is in neither, Tool skips the test, or fails
+// it when the environment has SIGNSTAR_E2E=1.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		skipOrFatal(t, "%s not found in PATH (scripts/deps installs it)", name)
+	if path, err := exec.LookPath(name); err == nil {
+		return path
 	}
-	return path
+	if path, err := exec.LookPath(filepath.Join("/usr/sbin", name)); err == nil {
+		return path
+	}
+	SkipOrFatal(t, "%s not found in PATH (scripts/deps installs it)", name)
+	return ""
 }
 
-// skipOrFatal skips the test, or fails it under SIGNSTAR_E2E=1.
-func skipOrFatal(t testing.TB, format string, args ...any) {
+// SkipOrFatal skips a test that lacks something it needs, or fails it
+// under SIGNSTAR_E2E=1 (just test, CI), where nothing may be skipped
+// silently.
+func SkipOrFatal(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("SIGNSTAR_E2E") == "1" {
 		t.Fatalf(format+"; SIGNSTAR_E2E=1 forbids skipping", args...)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"signstar/internal/verifytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -80,7 +82,7 @@ func readTestdata(t testing.TB, name string) []byte {
 // TestGoldenVerifies checks the committed golden files with the real
 // verifiers, so the pinned bytes are known to be accepted, not just stable.
 func TestGoldenVerifies(t *testing.T) {
-	gpg, gpgv, sqv := requireTool(t, "gpg"), requireTool(t, "gpgv"), requireTool(t, "sqv")
+	gpg, gpgv, sqv := verifytest.Tool(t, "gpg"), verifytest.Tool(t, "gpgv"), verifytest.Tool(t, "sqv")
 	cert, input := filepath.Join("testdata", "golden-cert.asc"), filepath.Join("testdata", "golden-input.txt")
 	ring := filepath.Join(t.TempDir(), "ring.gpg")
 	run(t, true, gpg, "--homedir", gnupgHome(t), "--batch", "--dearmor", "--output", ring, cert)

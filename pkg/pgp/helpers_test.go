@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -249,19 +247,4 @@ func subpackets(area []byte) ([]parsedSubpacket, error) {
 func notationName(d []byte) string {
 	n := int(binary.BigEndian.Uint16(d[4:6]))
 	return string(d[8 : 8+n])
-}
-
-// requireTool finds a verifier. A missing tool skips the test, unless
-// SIGNSTAR_E2E=1 (CI, just test) where nothing may be skipped silently.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf("%s is required with SIGNSTAR_E2E=1: %v", name, err)
-	}
-	t.Skipf("%s not installed", name)
-	return ""
 }

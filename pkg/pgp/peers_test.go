@@ -13,13 +13,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"signstar/internal/verifytest"
 )
 
 // TestVerifiers checks signatures with the verifiers signstar's users run:
 // gpgv (apt, pacman-key) with a dearmored keyring, and sqv (Sequoia, rpm)
 // with the armored certificate.
 func TestVerifiers(t *testing.T) {
-	gpg, gpgv, sqv := requireTool(t, "gpg"), requireTool(t, "gpgv"), requireTool(t, "sqv")
+	gpg, gpgv, sqv := verifytest.Tool(t, "gpg"), verifytest.Tool(t, "gpgv"), verifytest.Tool(t, "sqv")
 	for _, k := range testKeys(t) {
 		t.Run(k.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -50,7 +52,7 @@ func TestVerifiers(t *testing.T) {
 // what gpg makes of it: algorithm, capabilities, fingerprint and user ID
 // (gpg drops a user ID whose self-signature does not verify).
 func TestGPGImport(t *testing.T) {
-	gpg := requireTool(t, "gpg")
+	gpg := verifytest.Tool(t, "gpg")
 	for _, k := range testKeys(t) {
 		t.Run(k.name, func(t *testing.T) {
 			c := newTestCert(t, k.key)
@@ -120,7 +122,7 @@ func run(t *testing.T, wantOK bool, name string, args ...string) string {
 // does: the certificate is added and locally signed, then each signature is
 // checked, and a tampered file must fail.
 func TestPacmanKey(t *testing.T) {
-	pacmanKey := requireTool(t, "pacman-key")
+	pacmanKey := verifytest.Tool(t, "pacman-key")
 	dir := t.TempDir()
 	gpgdir := filepath.Join(dir, "gnupg")
 	run(t, true, pacmanKey, "--gpgdir", gpgdir, "--init")
@@ -206,7 +208,7 @@ func parseHelperKey(keyHex string) (crypto.Signer, error) {
 // and checks the package signature. ECDSA is left out: rpm 4.18 built on
 // libgcrypt refuses ECDSA certificates, GnuPG's own included.
 func TestRPM(t *testing.T) {
-	rpmbuild, rpmsign, rpmkeys := requireTool(t, "rpmbuild"), requireTool(t, "rpmsign"), requireTool(t, "rpmkeys")
+	rpmbuild, rpmsign, rpmkeys := verifytest.Tool(t, "rpmbuild"), verifytest.Tool(t, "rpmsign"), verifytest.Tool(t, "rpmkeys")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"signstar/internal/verifytest"
 )
 
 // glibcLib matches what ldd may list for signstar: the vDSO, glibc's
@@ -25,12 +27,10 @@ func TestBuildLinksOnlyGlibc(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(script); err != nil {
-		missing(t, "scripts/build")
+		verifytest.SkipOrFatal(t, "scripts/build is missing")
 	}
 	for _, tool := range []string{"go", "ldd", "readelf", "pkg-config"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(t, tool)
-		}
+		verifytest.Tool(t, tool)
 	}
 	dir := t.TempDir()
 	for _, pkg := range []string{"./cmd/signstar", "./pkg/sandbox/testdata/locked"} {

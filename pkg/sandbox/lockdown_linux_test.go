@@ -87,16 +87,8 @@ func runChild(t *testing.T, hsm *tokentest.SoftHSM, c child) result {
 func requireLandlock(t *testing.T, abi int) {
 	t.Helper()
 	if v, err := ll.LandlockGetABIVersion(); err != nil || v < abi {
-		missing(t, fmt.Sprintf("Landlock ABI %d (have %d)", abi, v))
+		verifytest.SkipOrFatal(t, "Landlock ABI %d (have %d) is missing", abi, v)
 	}
-}
-
-func missing(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf("%s is missing and SIGNSTAR_E2E=1", what)
-	}
-	t.Skipf("%s is missing", what)
 }
 
 func TestLockdownForbids(t *testing.T) {

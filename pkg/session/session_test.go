@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"signstar/internal/verifytest"
 )
 
 // A real key and its fingerprint as ssh-keygen -lf prints it.
@@ -30,13 +32,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestFingerprintMatchesSSHKeygen(t *testing.T) {
-	keygen, err := exec.LookPath("ssh-keygen")
-	if err != nil {
-		if os.Getenv("SIGNSTAR_E2E") == "1" {
-			t.Fatal("ssh-keygen not found")
-		}
-		t.Skip("ssh-keygen not found")
-	}
+	keygen := verifytest.Tool(t, "ssh-keygen")
 	path := filepath.Join(t.TempDir(), "k.pub")
 	os.WriteFile(path, []byte(pub+"\n"), 0o600)
 	out, err := exec.Command(keygen, "-lf", path).Output()

@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"signstar/internal/verifytest"
 )
 
 // SoftHSM is a fresh SoftHSM2 token with an initialized user PIN.
@@ -65,7 +67,7 @@ func NewSoftHSM(t testing.TB, label string) *SoftHSM {
 	Require(t, "softhsm2-util")
 	s := &SoftHSM{Module: findModule(), Label: label, PIN: pin, Dir: t.TempDir()}
 	if s.Module == "" {
-		missing(t, "the SoftHSM2 PKCS#11 module (libsofthsm2.so)")
+		verifytest.SkipOrFatal(t, "the SoftHSM2 PKCS#11 module (libsofthsm2.so) is missing")
 	}
 	tokens := filepath.Join(s.Dir, "tokens")
 	if err := os.Mkdir(tokens, 0o700); err != nil {
@@ -103,15 +105,7 @@ func Require(t testing.TB, tools ...string) {
 			_, err = exec.LookPath(tool)
 		}
 		if err != nil {
-			missing(t, tool)
+			verifytest.SkipOrFatal(t, "%s is missing", tool)
 		}
 	}
-}
-
-func missing(t testing.TB, what string) {
-	t.Helper()
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf("%s is missing and SIGNSTAR_E2E=1", what)
-	}
-	t.Skipf("%s is missing", what)
 }
