@@ -2,7 +2,6 @@ package keyring
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -71,16 +70,7 @@ func TestAdoptable(t *testing.T) {
 func TestAdoptGolden(t *testing.T) {
 	hsm := tokentest.NewSoftHSM(t, "adopt")
 	cfg := newConfig(t, hsm)
-	seedHex, err := os.ReadFile(golden(t, "ed25519-seed.hex"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(seedHex)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := []byte{0x60, 0x1d}
-	tokentest.ImportEd25519(t, hsm, id, "golden", seed)
+	id := importGolden(t, hsm)
 	kr, err := Open(cfg)
 	if err != nil {
 		t.Fatal(err)

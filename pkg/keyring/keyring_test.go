@@ -52,11 +52,10 @@ func newConfig(t *testing.T, hsm *tokentest.SoftHSM) *config.Config {
 	return cfg
 }
 
-// TestGolden signs with a fixed Ed25519 key imported into a real token at a
-// fixed time and compares certificate and signature byte for byte.
-func TestGolden(t *testing.T) {
-	hsm := tokentest.NewSoftHSM(t, "golden")
-	cfg := newConfig(t, hsm)
+// importGolden imports the golden Ed25519 key into hsm, as another tool
+// would, and returns its CKA_ID.
+func importGolden(t *testing.T, hsm *tokentest.SoftHSM) []byte {
+	t.Helper()
 	seedHex, err := os.ReadFile(golden(t, "ed25519-seed.hex"))
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +66,15 @@ func TestGolden(t *testing.T) {
 	}
 	id := []byte{0x60, 0x1d}
 	tokentest.ImportEd25519(t, hsm, id, "golden", seed)
+	return id
+}
+
+// TestGolden signs with a fixed Ed25519 key imported into a real token at a
+// fixed time and compares certificate and signature byte for byte.
+func TestGolden(t *testing.T) {
+	hsm := tokentest.NewSoftHSM(t, "golden")
+	cfg := newConfig(t, hsm)
+	id := importGolden(t, hsm)
 
 	cert := certifyImported(t, cfg, id)
 	var certBuf bytes.Buffer
