@@ -109,7 +109,12 @@ func (f *fixture) runCmd(cmd *exec.Cmd, stdin any) result {
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	return f.result(cmd, cmd.Run(), &out, &errb)
+}
+
+// result is what a user saw of cmd, which ended with err.
+func (f *fixture) result(cmd *exec.Cmd, err error, out, errb *bytes.Buffer) result {
+	f.t.Helper()
 	var exit *exec.ExitError
 	code := 0
 	if errors.As(err, &exit) {

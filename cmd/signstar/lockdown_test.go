@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -90,15 +89,7 @@ func (w *waiting) finish(data []byte) result {
 	w.f.t.Helper()
 	w.stdin.Write(data)
 	w.stdin.Close()
-	err := w.cmd.Wait()
-	var exit *exec.ExitError
-	code := 0
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		w.f.t.Fatalf("run %v: %v", w.cmd.Args, err)
-	}
-	return result{w.out.Bytes(), w.errout.Bytes(), code}
+	return w.f.result(w.cmd, w.cmd.Wait(), &w.out, &w.errout)
 }
 
 // TestLockReleasedWhileReading: a signer waiting for a slow client does not
