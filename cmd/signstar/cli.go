@@ -294,20 +294,14 @@ func openKeyring(g *cli) (*keyring.Keyring, *config.Config, error) {
 	return kr, cfg, nil
 }
 
-func keyTypeEnum() string {
-	var names []string
-	for _, t := range token.KeyTypes() {
-		names = append(names, string(t))
-	}
-	return strings.Join(names, ",")
-}
+func keyTypeEnum() string { return joinTypes(token.KeyTypes(), ",") }
 
-func joinTypes(types []token.KeyType) string {
+func joinTypes(types []token.KeyType, sep string) string {
 	names := make([]string, len(types))
 	for i, t := range types {
 		names[i] = string(t)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, sep)
 }
 
 // describePolicy says what a signing process keeps after lockdown.
@@ -365,7 +359,7 @@ func (c *checkCmd) Run(g *cli) error {
 	if err == nil {
 		defer kr.Close()
 		types, err := kr.KeyTypes()
-		report("types", err, "the token can generate "+joinTypes(types))
+		report("types", err, "the token can generate "+joinTypes(types, ", "))
 		failed += checkKeys(cfg, kr, report)
 	}
 	p, err := policy(cfg)
