@@ -79,6 +79,12 @@ type Remote struct {
 	// (stdin is the artifact; the default) or "request" (stdin is a
 	// digest-only signing request, as Arch Linux Signstar's client sends).
 	DefaultAction string `toml:"default-action,omitempty"`
+	// IdleTimeout ends a request whose client sent no byte for that long;
+	// MaxDuration ends one that took longer than that in all (remote.go).
+	IdleTimeout string `toml:"idle-timeout,omitempty"`
+	MaxDuration string `toml:"max-duration,omitempty"`
+
+	limits limits // parsed by validate
 }
 
 // RequestByDefault reports whether an empty remote command means a
@@ -203,6 +209,9 @@ func (c *Config) validate() error {
 	case "", "sign", "request":
 	default:
 		return fmt.Errorf("remote: default-action %q: want sign or request", c.Remote.DefaultAction)
+	}
+	if err := c.Remote.parseLimits(); err != nil {
+		return err
 	}
 	defaults := 0
 	for name, k := range c.Keys {
