@@ -42,6 +42,8 @@ var Allowed = []Syscall{
 	{"write", "seen: stdout, stderr, the audit file; Go netpoller wakeups"},
 	{"close", "seen: SoftHSM2 closes token files"},
 	{"lseek", "seen: SoftHSM2 token files; sandbox rereads /proc/self/status"},
+	{"ppoll", "the login shell waits for stdin with a timeout (package input: [remote] idle-timeout, max-duration); " +
+		"with Streams on arm64, which has no poll, glibc's poll(3) for tcti-tabrmd and GLib"},
 	{"fsync", "seen: the audit file is synced before signstar exits"},
 	{"sendmsg", "seen: journald audit record on the socket connected before lockdown"},
 
@@ -112,7 +114,6 @@ var Streams = []Syscall{
 	{"sendto", "seen: tcti-tabrmd sends a TPM command (MSG_NOSIGNAL, no address)"},
 	{"recvfrom", "seen: tcti-tabrmd reads a TPM response"},
 	{"poll", "seen: tcti-tabrmd waits for the response; GLib's GDBus worker thread polls the bus socket and its wakeup eventfd"},
-	{"ppoll", "the same waits on arm64, which has no poll: glibc's poll(3) calls ppoll there"},
 	{"recvmsg", "seen: GLib's GDBus worker reads bus messages (replies while the TCTI is finalized; signals; the bus hanging up)"},
 }
 
