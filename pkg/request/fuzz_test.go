@@ -10,7 +10,8 @@ import (
 	"testing"
 )
 
-// addVectors seeds f with upstream's vectors and a compact sample.
+// addVectors seeds f with upstream's vectors (the 210-byte legacy sample
+// among them) and a compact sample.
 func addVectors(f *testing.F) {
 	files, err := filepath.Glob(filepath.Join(vectors, "*.json"))
 	if err != nil || len(files) == 0 {
@@ -43,7 +44,7 @@ func checkRefusal(t *testing.T, err error) {
 
 // FuzzRead: an accepted request is valid JSON, its state's arithmetic holds
 // (blocks*128 + pending = Size), it survives Marshal and Read unchanged, and
-// its hash serializes back to the same state.
+// its hash serializes back to the same state (in the 208-byte layout).
 func FuzzRead(f *testing.F) {
 	addVectors(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -74,8 +75,8 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Hash of an accepted request: %v", err)
 		}
-		if s, err := State(h); err != nil || !bytes.Equal(s, r.State) {
-			t.Fatalf("State(Hash()) = %x, %v; want %x", s, err, r.State)
+		if s, err := State(h); err != nil || !bytes.Equal(s, asCurrent(r.State)) {
+			t.Fatalf("State(Hash()) = %x, %v; want %x", s, err, asCurrent(r.State))
 		}
 		if d, err := r.FileDigest(); err != nil || !bytes.Equal(d, h.Sum(nil)) {
 			t.Fatalf("FileDigest = %x, %v; want %x", d, err, h.Sum(nil))
@@ -83,29 +84,44 @@ func FuzzRead(f *testing.F) {
 	})
 }
 
-// checkArithmetic recomputes the byte count from the raw layout.
+// checkArithmetic recomputes the byte count from the raw layout: the
+// pending count is byte 80 of a 208-byte state, byte 81 of a 210-byte one,
+// whose byte 80 is 64.
 func checkArithmetic(t *testing.T, r *Request) {
 	t.Helper()
-	s := r.State
-	if len(s) != stateSize || s[80] > 127 || binary.LittleEndian.Uint64(s[72:]) != 0 {
+	s, pend := r.State, 80
+	if len(s) == 210 {
+		pend = 81
+		if s[80] != 64 {
+			t.Fatalf("accepted a 210-byte state with output size %d: %x", s[80], s)
+		}
+	}
+	if (len(s) != 208 && len(s) != 210) || s[pend] > 127 || binary.LittleEndian.Uint64(s[72:]) != 0 {
 		t.Fatalf("accepted a state outside the layout: %x", s)
 	}
-	blocks, pending := binary.LittleEndian.Uint64(s[64:]), uint64(s[80])
+	blocks, pending := binary.LittleEndian.Uint64(s[64:]), uint64(s[pend])
 	if blocks > (1<<64-1-pending)/128 {
 		t.Fatalf("accepted %d blocks + %d bytes, over 2^64-1", blocks, pending)
 	}
 	if n, err := r.Size(); err != nil || n != blocks*128+pending {
 		t.Fatalf("Size = %d, %v; want %d*128+%d", n, err, blocks, pending)
 	}
-	if strings.Trim(string(s[81+pending:]), "\x00") != "" {
-		t.Fatalf("accepted non-zero bytes past pending: %x", s[81:])
+	if strings.Trim(string(s[uint64(pend)+1+pending:]), "\x00") != "" {
+		t.Fatalf("accepted non-zero bytes past pending: %x", s[pend+1:])
 	}
 }
 
-// FuzzState: any state Hash accepts serializes back unchanged.
+// FuzzState: any state Hash accepts serializes back unchanged, a 210-byte
+// one in the 208-byte layout.
 func FuzzState(f *testing.F) {
 	f.Add(sampleState(f, nil))
 	f.Add(make([]byte, stateSize))
+	legacy, err := Read(bytes.NewReader(readVector(f, "sample-request-legacy-210.json")))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(legacy.State)
+	f.Add(asLegacy(make([]byte, stateSize)))
 	f.Fuzz(func(t *testing.T, s []byte) {
 		r := &Request{State: s}
 		h, err := r.Hash()
@@ -114,8 +130,8 @@ func FuzzState(f *testing.F) {
 			return
 		}
 		checkArithmetic(t, r)
-		if back, err := State(h); err != nil || !bytes.Equal(back, s) {
-			t.Fatalf("State(Hash()) = %x, %v; want %x", back, err, s)
+		if back, err := State(h); err != nil || !bytes.Equal(back, asCurrent(s)) {
+			t.Fatalf("State(Hash()) = %x, %v; want %x", back, err, asCurrent(s))
 		}
 	})
 }

@@ -5,8 +5,10 @@
 //
 // It promises that [Read] accepts only a request a version 1.x server must
 // accept: every field it does not know outside "optional" is refused, the
-// state is exactly 208 bytes of a hasher some honest client could hold, no
-// key appears twice and nothing follows the object. Every refusal wraps
+// state is a hasher some honest client could hold, in one of the two layouts
+// upstream's clients send under the one input type (208 bytes from current
+// clients, 210 from signstar-request-signature 0.1.x), no key appears twice
+// and nothing follows the object. Every refusal wraps
 // [ErrInvalid] and names the field at fault in one lower-case line. Input is
 // never buffered beyond [MaxSize] bytes.
 //
@@ -65,7 +67,9 @@ func invalidf(doc, format string, v ...any) error {
 type Request struct {
 	// Version is the client's format version, "1.x.y".
 	Version string
-	// State is the 208-byte serialized SHA-512 hasher state.
+	// State is the serialized SHA-512 hasher state as the client sent it:
+	// 208 bytes, or 210 in the layout of signstar-request-signature 0.1.x
+	// (state.go).
 	State []byte
 	// RequestTime is the client's optional request-time in Unix seconds, or
 	// 0 when absent or not a non-negative integer.
@@ -88,8 +92,8 @@ func Read(r io.Reader) (*Request, error) {
 	return raw.check(w.firstErr)
 }
 
-// NewRequest returns the JSON request for a SHA-512 state in the 208-byte
-// layout (see [State]), stamped with the current time.
+// NewRequest returns the JSON request for a SHA-512 state (see [State]),
+// stamped with the current time.
 func NewRequest(state []byte) ([]byte, error) {
 	r := Request{Version: FormatVersion, State: state, RequestTime: time.Now().Unix()}
 	return r.Marshal()
@@ -183,7 +187,7 @@ func (q *rawRequest) inputMember(w *walker, key string) error {
 		return w.str("required.input.type", &q.inputType)
 	case "content":
 		q.contentSeen = true
-		return w.bytes("required.input.content", stateSize, &q.content, &q.contentLen)
+		return w.bytes(stateLoc, legacyStateSize, &q.content, &q.contentLen)
 	}
 	return w.unknown("required.input", key)
 }
@@ -236,8 +240,8 @@ func (q *rawRequest) check(structural error) (*Request, error) {
 	if *q.outputType != OutputType {
 		return nil, invalidf(docRequest, "required.output.type: unknown type %s (want %q)", quote(*q.outputType), OutputType)
 	}
-	if q.contentLen != stateSize {
-		return nil, invalidf(docRequest, "required.input.content: want %d bytes, got %d", stateSize, q.contentLen)
+	if err := checkStateLen(q.contentLen); err != nil {
+		return nil, err
 	}
 	if _, err := parseState(q.content); err != nil {
 		return nil, err

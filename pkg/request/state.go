@@ -9,26 +9,56 @@ import (
 	"hash"
 )
 
-// The request's state is a RustCrypto sha2 0.11 SHA-512 hasher, serialized
-// (testdata/signstar-request-v1/README.md):
+// A request's state is a RustCrypto sha2 0.11 SHA-512 hasher, serialized.
+// Two layouts travel under the one type string "sha2-0.11-SHA512-state"
+// (testdata/signstar-request-v1/README.md); a server tells them apart by
+// length, as nothing else in the request says which one it is.
+//
+// 208 bytes: digest 0.11.0-rc.1 and later (sha2 0.11.0-rc.2 and later),
+// what upstream's client sends since its move to sha2 0.11.0-rc.5
+// (February 2026) and what [State] writes:
 //
 //	0..63    eight chaining words, each little-endian
 //	64..79   count of compressed 128-byte blocks, 128-bit little-endian
 //	80       pending bytes in the block buffer, 0..127
 //	81..207  the buffer: the pending bytes, then zeros
 //
+// 210 bytes: digest 0.11.0-pre.9 to 0.11.0-rc.0 (sha2 0.11.0-pre.4 to
+// 0.11.0-rc.0), what signstar-request-signature 0.1.0 to 0.1.3 send. The
+// same first 80 bytes, then the output size that digest's
+// CtVariableCoreWrapper (CtOutWrapper in rc.0) appends to the core's state,
+// then the block buffer as CoreWrapper (buffer_fixed! in rc.0) wrote it: a
+// position byte and the whole 128-byte block, padded with zeros.
+//
+//	80       output size in bytes: 64 (digest refuses any other on load)
+//	81       pending bytes in the block buffer, 0..127
+//	82..209  the buffer: the pending bytes, then zeros
+//
 // Go's crypto/sha512 marshals the same hasher (encoding.BinaryMarshaler) as
 // magic "sha\x07", the eight words big-endian, the whole 128-byte buffer and
 // the count of bytes absorbed as a big-endian uint64.
 const (
-	stateSize   = 208
-	blockSize   = 128
-	offBlocks   = 64
-	offPending  = 80
-	offBuffer   = 81
-	goMagic     = "sha\x07"
-	goStateSize = len(goMagic) + 8*8 + blockSize + 8
+	stateSize       = 208
+	legacyStateSize = 210
+	blockSize       = 128
+	offBlocks       = 64
+	offPending      = 80
+	offOutSize      = 80 // legacy layout only
+	legacyPending   = 81 // legacy layout: where the pending count is
+	legacyOutSize   = 64
+	goMagic         = "sha\x07"
+	goStateSize     = len(goMagic) + 8*8 + blockSize + 8
 )
+
+const stateLoc = "required.input.content"
+
+// checkStateLen refuses a state that has neither layout's length.
+func checkStateLen(n int) error {
+	if n != stateSize && n != legacyStateSize {
+		return invalidf(docRequest, "%s: want %d or %d bytes, got %d", stateLoc, stateSize, legacyStateSize, n)
+	}
+	return nil
+}
 
 // sha512State is a decoded state.
 type sha512State struct {
@@ -37,39 +67,56 @@ type sha512State struct {
 	pending []byte
 }
 
-// parseState decodes the 208-byte layout, refusing what no honest hasher
-// holds: a pending count over 127 (sha2's eager buffer compresses a full
-// block at once), non-zero bytes beyond the pending ones, and more than
-// 2^64-1 bytes absorbed (Go's digest counts bytes in a uint64).
+// parseState decodes either layout. A legacy state whose output-size byte
+// is not 64 is refused, as digest's own deserialize refuses it: it is the
+// state of another hash (SHA-512/256 writes 32) or of no hasher at all.
+func parseState(s []byte) (sha512State, error) {
+	if err := checkStateLen(len(s)); err != nil {
+		return sha512State{}, err
+	}
+	if len(s) == stateSize {
+		return parseLayout(s, offPending)
+	}
+	if n := s[offOutSize]; n != legacyOutSize {
+		return sha512State{}, invalidf(docRequest, "%s: output size (byte %d of a %d-byte state) is %d, want %d",
+			stateLoc, offOutSize, legacyStateSize, n, legacyOutSize)
+	}
+	return parseLayout(s, legacyPending)
+}
+
+// parseLayout decodes the chaining words and block count at the start of s
+// and the pending count at offset pend, followed by the buffer to the end
+// of s. It refuses what no honest hasher holds: a pending count over 127
+// (sha2's eager buffer compresses a full block at once), non-zero bytes
+// beyond the pending ones, and more than 2^64-1 bytes absorbed (Go's digest
+// counts bytes in a uint64).
 //
 // The non-zero tail is refused although it cannot change the digest: sha2
 // always writes zeros there, and accepting anything would give one state
 // 2^(8*127) spellings, all yielding the same signature; refusing it keeps
-// the encoding one-to-one ([State] of [Request.Hash] gives back the state).
-func parseState(s []byte) (sha512State, error) {
-	const loc = "required.input.content"
-	if len(s) != stateSize {
-		return sha512State{}, invalidf(docRequest, "%s: want %d bytes, got %d", loc, stateSize, len(s))
-	}
+// the encoding one-to-one ([State] of [Request.Hash] gives back a 208-byte
+// state, and a 210-byte one less its output-size and last byte).
+func parseLayout(s []byte, pend int) (sha512State, error) {
 	var st sha512State
 	for i := range st.h {
 		st.h[i] = binary.LittleEndian.Uint64(s[8*i:])
 	}
 	lo, hi := binary.LittleEndian.Uint64(s[offBlocks:]), binary.LittleEndian.Uint64(s[offBlocks+8:])
 	if hi != 0 || lo >= 1<<57 {
-		return sha512State{}, invalidf(docRequest, "%s: block count over 2^57 (more than 2^64 bytes)", loc)
+		return sha512State{}, invalidf(docRequest, "%s: block count over 2^57 (more than 2^64 bytes)", stateLoc)
 	}
-	n := int(s[offPending])
+	n := int(s[pend])
 	if n >= blockSize {
-		return sha512State{}, invalidf(docRequest, "%s: pending count (byte %d) is %d, over %d", loc, offPending, n, blockSize-1)
+		return sha512State{}, invalidf(docRequest, "%s: pending count (byte %d) is %d, over %d", stateLoc, pend, n, blockSize-1)
 	}
-	for i := offBuffer + n; i < stateSize; i++ {
+	buf := pend + 1
+	for i := buf + n; i < len(s); i++ {
 		if s[i] != 0 {
-			return sha512State{}, invalidf(docRequest, "%s: byte %d is past the %d pending bytes but not zero", loc, i, n)
+			return sha512State{}, invalidf(docRequest, "%s: byte %d is past the %d pending bytes but not zero", stateLoc, i, n)
 		}
 	}
 	st.total = lo*blockSize + uint64(n)
-	st.pending = s[offBuffer : offBuffer+n]
+	st.pending = s[buf : buf+n]
 	return st, nil
 }
 
@@ -120,8 +167,8 @@ func (r *Request) Size() (uint64, error) {
 	return st.total, err
 }
 
-// State serializes a crypto/sha512 SHA-512 hash in the 208-byte layout a
-// request carries. h is not changed. Any other hash, SHA-384 and SHA-512/256
+// State serializes a crypto/sha512 SHA-512 hash in the 208-byte layout
+// current clients send. h is not changed. Any other hash, SHA-384 and SHA-512/256
 // included, is refused.
 func State(h hash.Hash) ([]byte, error) {
 	m, ok := h.(encoding.BinaryMarshaler)
@@ -144,6 +191,6 @@ func State(h hash.Hash) ([]byte, error) {
 	n := total % blockSize
 	binary.LittleEndian.PutUint64(s[offBlocks:], total/blockSize) // high 64 bits stay 0
 	s[offPending] = byte(n)
-	copy(s[offBuffer:], x[:n])
+	copy(s[offPending+1:], x[:n])
 	return s, nil
 }
