@@ -5,16 +5,64 @@ package token
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
-// lockFile opens path (creating it 0600) and blocks until it holds an
+// lockFile opens path (see openLockFile) and blocks until it holds an
 // exclusive flock(2) on it. The lock belongs to the open file description,
 // so it lasts until the returned file is closed and is not inherited past
 // exec (O_CLOEXEC).
 func lockFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|syscall.O_CLOEXEC, 0o600)
+	f, err := openLockFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := relockFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// CreateLockFile creates the lock file at path as [Open] would, without
+// taking the lock, so that a config can name a lock file that exists. An
+// existing lock file is left as it is.
+func CreateLockFile(path string) error {
+	f, err := openLockFile(path)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// openLockFile opens path read-only, as flock(2) needs no write access,
+// creating it mode 0600 if it is missing.
+//
+// A new lock file belongs to the owner of its directory. Root (init, the
+// CLI) and the signing account (the login shell) share the lock, so
+// whichever creates it first must not lock the other out; and the file is
+// not opened up to others instead, since anyone who can open it can hold
+// the lock for ever and so stop all signing. O_NOFOLLOW because that
+// directory may be the account's (/run/signstar): a symbolic link planted
+// there must not make root create or lock a file elsewhere.
+func openLockFile(path string) (*os.File, error) {
+	const flags = os.O_RDONLY | syscall.O_NOFOLLOW | syscall.O_CLOEXEC
+	f, err := os.OpenFile(path, flags|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case err == nil:
+		if err = ownLikeDir(f); err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	case errors.Is(err, fs.ErrExist):
+		f, err = os.OpenFile(path, flags, 0)
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("open lock file %q: a symbolic link; name the file itself", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open lock file %q: %v", path, pathErr(err))
 	}
@@ -22,17 +70,23 @@ func lockFile(path string) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("open lock file %q: not a regular file", path)
 	}
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
-		if !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %q: %v", path, err)
-	}
 	return f, nil
+}
+
+// ownLikeDir gives a new lock file mode 0600 whatever the umask, and, when
+// root made it, the owner and group of its directory.
+func ownLikeDir(f *os.File) error {
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	var dir syscall.Stat_t
+	if err := syscall.Stat(filepath.Dir(f.Name()), &dir); err != nil {
+		return err
+	}
+	return f.Chown(int(dir.Uid), int(dir.Gid))
 }
 
 // unlockFile and relockFile let the lock go while signstar waits for its

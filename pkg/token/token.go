@@ -28,10 +28,13 @@
 //
 // A PKCS#11 module is process-wide state: a process may hold several
 // Tokens, but SoftHSM2 reads SOFTHSM2_CONF only when the first one opens.
-// Processes that share a token serialize through [Options.LockFile].
+// Processes that share a token serialize through [Options.LockFile];
+// [NeedsLock] says which modules need that, and a token that cannot be
+// found on such a module without a lock file is reported with that cause.
 package token
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -48,10 +51,10 @@ type Options struct {
 	Serial string // token serial number; with Label, both must match
 	PIN    string // user PIN
 
-	// LockFile, if set, is created (mode 0600) if missing and locked with
+	// LockFile, if set, is created if missing (mode 0600, owned by the
+	// owner of its directory; see [CreateLockFile]) and locked with
 	// flock(2) LOCK_EX from Open until Close, so that processes sharing a
-	// token take turns. SoftHSM2's file store does not survive many
-	// processes opening one token at once.
+	// token take turns. [NeedsLock] says which modules need one.
 	LockFile string
 }
 
@@ -90,9 +93,19 @@ func Open(o Options) (*Token, error) {
 	}
 	if err := t.open(o); err != nil {
 		t.unlock()
-		return nil, err
+		return nil, o.unserialized(err)
 	}
 	return t, nil
+}
+
+// unserialized says why a token may have gone missing when nothing makes
+// the processes that share it take turns (see [NeedsLock]): otherwise the
+// admin is sent looking for a token that is there.
+func (o Options) unserialized(err error) error {
+	if o.LockFile != "" || !NeedsLock(o.Module) || !errors.Is(err, ErrTokenNotFound) {
+		return err
+	}
+	return errorf(ErrTokenNotFound, "%v; concurrent signstar processes without a lock file (token.lock-file) can make SoftHSM2 miss the token", err)
 }
 
 func (o Options) check() error {
@@ -135,9 +148,15 @@ func (o Options) crypto11Config() *crypto11.Config {
 	return c
 }
 
+// crypto11NotFound is the message of crypto11's unexported
+// token-not-found error (crypto11 v1.5.0, crypto11.go).
+const crypto11NotFound = "could not find PKCS#11 token"
+
 // configureError says which step of crypto11.Configure failed. crypto11
 // does not say, and its token-not-found error is unexported, so unless the
 // PIN was refused we load the module and look for the token ourselves.
+// If we find the token crypto11 did not, it came and went while the
+// module read its store.
 func configureError(o Options, err error) error {
 	if pinProblem(err) != "" {
 		return loginError(o.name(), err)
@@ -149,6 +168,9 @@ func configureError(o Options, err error) error {
 	defer m.close()
 	if _, ferr := findSlot(m, o); ferr != nil {
 		return ferr
+	}
+	if err.Error() == crypto11NotFound {
+		return errorf(ErrTokenNotFound, "find %s: the module did not list it, then did", o.name())
 	}
 	return fmt.Errorf("open %s: %s", o.name(), ckr(err))
 }

@@ -286,6 +286,9 @@ func TestOpenErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := options(s)
+			// As the default config has one; without one, SoftHSM2's
+			// not-found errors say more (TestNotFoundWithoutLockFile).
+			o.LockFile = filepath.Join(t.TempDir(), "token.lock")
 			tt.change(&o)
 			tok, err := token.Open(o)
 			if err == nil {
