@@ -101,6 +101,9 @@ type Key struct {
 	// Allow lists the SSH key fingerprints ("SHA256:...") that may use this
 	// key through the login shell; empty allows every authorized SSH key.
 	Allow []string `toml:"allow,omitempty"`
+	// Notations are added to every OpenPGP signature the key makes
+	// (notation.go).
+	Notations []Notation `toml:"notations,omitempty"`
 }
 
 // Selector is what the token package needs to find the token.
@@ -283,7 +286,7 @@ func (k *Key) validate(name string) error {
 			return fmt.Errorf("keys.%s: allow: %q is not an SSH key fingerprint (SHA256:..., as ssh-keygen -l prints it)", name, a)
 		}
 	}
-	return nil
+	return k.validateNotations(name)
 }
 
 // sshFingerprint is OpenSSH's SHA256 fingerprint: unpadded base64 of 32 bytes.
