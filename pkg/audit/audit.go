@@ -1,16 +1,30 @@
-// Package audit keeps signstar's audit trail: one structured entry per
-// request, signed, refused or failed, naming who asked (account, SSH key,
-// client address), what they asked for, with which key, and the size and
-// digests of what was signed.
+// Package audit keeps signstar's audit trail: one record per request, naming
+// who asked (account, SSH key, client address), what they asked for, with
+// which key, and how it ended, its [Result]:
 //
-// It promises three things. A [Sink] acquires every file and socket it needs
+//   - [Signed]: a signature was made, with the size and digests of what was
+//     signed; it is released only after this record is written.
+//   - [Answered]: a request that signs nothing (cert, version, help) was
+//     answered; a certificate answer names the key and its fingerprint.
+//   - [Refused]: the client asked for something it may not have.
+//   - [Failed]: a valid request that could not be carried out.
+//
+// A signed request whose signature could then not be written out (the
+// client hung up) gets a second record with the same request id,
+// [Undelivered], repeating the key and digests: only a signed record with
+// no undelivered one after it stands for a signature someone received.
+//
+// It promises four things. A [Sink] acquires every file and socket it needs
 // in [Open], so [Sink.Write] runs unchanged after the seccomp and landlock
 // lockdown. [Sink.Write] returns only once the entry has been handed to
-// journald, or written and fsync'd to the file, and an error otherwise: the
-// caller holds the signature back until then and fails closed. And nothing
-// secret is logged: no PIN and no input content, only its size and digests;
-// every value is cut to a bound and stripped of control characters, so a
-// client cannot forge or bloat entries.
+// journald, or written whole and fsync'd to the file, and an error
+// otherwise: the caller holds the signature back until then and fails
+// closed. A record never says more than happened: [Record] refuses, as a
+// BUG, a signature without its key and digests, an answer with digests, a
+// refusal or failure without its reason; and the file sink never leaves half
+// a record behind (see [Open]). And nothing secret is logged: no PIN and no
+// input content, only its size and digests; every value is cut to a bound and
+// stripped of control characters, so a client cannot forge or bloat entries.
 package audit
 
 import (
@@ -32,9 +46,22 @@ import (
 type Result string
 
 const (
-	Signed  Result = "signed"
-	Refused Result = "refused" // the client asked for something it may not have
-	Failed  Result = "failed"  // a valid request that could not be carried out
+	// Signed: a signature was made. The record carries the key, its
+	// fingerprint, the input's size and digests and the signature's
+	// creation time, and is written before the signature is released.
+	Signed Result = "signed"
+	// Answered: a request that produced no signature but an answer (cert,
+	// version, help). It may name a key and its fingerprint (cert: the
+	// certificate handed out), never digests or an error.
+	Answered Result = "answered"
+	Refused  Result = "refused" // the client asked for something it may not have
+	Failed   Result = "failed"  // a valid request that could not be carried out
+	// Undelivered: a second record for a request already recorded as
+	// Signed, written when the signature could not be written to the
+	// requester (the client hung up). It carries why in Error and the same
+	// key, fingerprint, size, digests and creation time as the signed
+	// record, so that an auditor can match the two.
+	Undelivered Result = "undelivered"
 )
 
 // Mode is how signstar was started.
@@ -51,8 +78,10 @@ type Record struct {
 	RequestID string // NewRequestID, shared by every line logged for the request
 	Mode      Mode
 	Result    Result
-	Error     string // why, if Result is not Signed
-	Warning   string // a lockdown downgrade, e.g. "landlock best-effort: ..."
+	Error     string // why: refused, failed or undelivered; empty otherwise
+	// Warning is a lockdown downgrade, e.g. "landlock best-effort: ...",
+	// or the file sink's note that it repaired the file (see [Open]).
+	Warning string
 	// ModuleOutput is what the PKCS#11 module and the libraries under it
 	// wrote to stderr, kept from the SSH client (one line, " | " between
 	// the module's lines).
@@ -66,7 +95,8 @@ type Record struct {
 	Key            string // key name
 	KeyFingerprint string // OpenPGP fingerprint of the key
 
-	// InputSize and the digests describe the signed bytes (pgp.Digest).
+	// InputSize and the digests describe the signed bytes (pgp.Digest),
+	// in a signed or undelivered record only.
 	// InputSHA256 is nil for a signing request (package request), where
 	// signstar sees only a SHA-512 state: size and SHA-512 come from it.
 	InputSize        int64
@@ -75,7 +105,9 @@ type Record struct {
 	SignatureCreated time.Time
 }
 
-// ResultOf is the Result for a request that ended with err.
+// ResultOf is the Result for a signing request that ended with err: Signed,
+// Refused or Failed. Answered and Undelivered are set by the caller, who
+// knows the request signs nothing or the signature did not get out.
 func ResultOf(err error) Result {
 	switch {
 	case err == nil:
@@ -115,6 +147,14 @@ func ParseSink(spec string) error {
 // Open acquires the sink spec names (see ParseSink): the journald socket is
 // created and connected, the file opened, here and not in Write. loginShell
 // refuses the stderr sink with [ErrStderrInLoginShell].
+//
+// The file must be a regular file, not writable by group or others; a FIFO,
+// socket or device is refused at once, never waited on. Each record is one
+// JSON line appended with one write(2); a write the file system did not take
+// whole (a full disk) is cut back, so the file holds whole lines only. A file
+// found ending in an unterminated line (a crash, power loss, or a full disk
+// when the cut itself failed) is terminated here with a newline, and the
+// next record this sink writes says so in its warning.
 func Open(spec string, loginShell bool) (Sink, error) {
 	kind, path, err := parseSink(spec)
 	if err != nil {
@@ -194,7 +234,7 @@ func (r *Record) fields() ([]field, error) {
 	}
 	add("SIGNSTAR_KEY", r.Key, maxShort)
 	add("SIGNSTAR_KEY_FINGERPRINT", r.KeyFingerprint, maxShort)
-	if r.Result == Signed {
+	if r.Result == Signed || r.Result == Undelivered {
 		f = append(f, field{"SIGNSTAR_INPUT_SIZE", strconv.FormatInt(r.InputSize, 10)})
 		add("SIGNSTAR_INPUT_SHA256", hex.EncodeToString(r.InputSHA256), maxShort)
 		f = append(f,
@@ -205,35 +245,73 @@ func (r *Record) fields() ([]field, error) {
 }
 
 // check rejects records that would log a lie: a signature without its
-// digests, a failure without its reason.
+// key and digests, an answer that claims input or an error, a refusal,
+// failure or undelivered signature without its reason.
 func (r *Record) check() error {
 	switch {
 	case r.RequestID == "":
 		return errors.New("BUG: audit record without a request id")
 	case r.Mode != CLI && r.Mode != SSH:
 		return fmt.Errorf("BUG: audit record with mode %q", r.Mode)
-	case r.Result != Signed && r.Result != Refused && r.Result != Failed:
+	}
+	switch r.Result {
+	case Signed, Answered:
+		if r.Error != "" {
+			return fmt.Errorf("BUG: audit record %s with an error", r.Result)
+		}
+	case Refused, Failed, Undelivered:
+		if r.Error == "" {
+			return fmt.Errorf("BUG: audit record %s without an error", r.Result)
+		}
+	default:
 		return fmt.Errorf("BUG: audit record with result %q", r.Result)
-	case r.Result != Signed && r.Error == "":
-		return fmt.Errorf("BUG: audit record %s without an error", r.Result)
-	case r.Result == Signed && r.Error != "":
-		return errors.New("BUG: audit record signed with an error")
-	// A signing request may be for an empty file (only streamed input
-	// must not be empty), so size 0 is a valid size.
-	case r.Result == Signed && (r.InputSize < 0 || len(r.InputSHA512) != 64 ||
-		(r.InputSHA256 != nil && len(r.InputSHA256) != 32) ||
-		r.SignatureCreated.IsZero() || r.Key == "" || r.KeyFingerprint == ""):
-		return errors.New("BUG: audit record signed without key, input size, digest or creation time")
+	}
+	switch r.Result {
+	case Signed, Undelivered:
+		return r.checkSignature()
+	case Answered:
+		return r.checkAnswer()
 	}
 	return nil
 }
 
-// priority is the syslog level, RFC 5424 section 6.2.1.
+// checkSignature wants what identifies a signature: key, fingerprint,
+// input size, SHA-512 (SHA-256 too, unless a signing request gave only a
+// SHA-512 state) and creation time.
+func (r *Record) checkSignature() error {
+	// A signing request may be for an empty file (only streamed input
+	// must not be empty), so size 0 is a valid size.
+	if r.InputSize < 0 || len(r.InputSHA512) != 64 ||
+		(r.InputSHA256 != nil && len(r.InputSHA256) != 32) ||
+		r.SignatureCreated.IsZero() || r.Key == "" || r.KeyFingerprint == "" {
+		return fmt.Errorf("BUG: audit record %s without key, input size, digest or creation time", r.Result)
+	}
+	return nil
+}
+
+// checkAnswer refuses an answer that claims something was signed, or that
+// names a key without the fingerprint of what was handed out (or the
+// reverse).
+func (r *Record) checkAnswer() error {
+	switch {
+	case r.InputSize != 0 || r.InputSHA256 != nil || r.InputSHA512 != nil || !r.SignatureCreated.IsZero():
+		return errors.New("BUG: audit record answered with input digests or a signature time: nothing was signed")
+	case (r.Key == "") != (r.KeyFingerprint == ""):
+		return errors.New("BUG: audit record answered with a key name but no fingerprint, or the reverse")
+	}
+	return nil
+}
+
+// priority is the syslog level, RFC 5424 section 6.2.1. Undelivered is a
+// warning, as refused is: nothing failed on the signing host and nothing
+// was released that should not have been, but the signed record before it
+// no longer means someone holds a signature, and a run of them (uploads
+// cut off on purpose) deserves a look.
 func (r *Record) priority() int {
 	switch r.Result {
-	case Signed:
+	case Signed, Answered:
 		return 6 // info
-	case Refused:
+	case Refused, Undelivered:
 		return 4 // warning
 	}
 	return 3 // err
@@ -244,12 +322,17 @@ func (r *Record) message() string {
 	var m string
 	switch r.Result {
 	case Signed:
-		alg, sum := "sha256", r.InputSHA256
-		if sum == nil {
-			alg, sum = "sha512", r.InputSHA512
+		m = fmt.Sprintf("signed %d bytes (%s) with key %q for %s",
+			r.InputSize, r.digest(), r.Key, r.who())
+	case Answered:
+		m = "answered " + r.asked()
+		if r.Key != "" {
+			m += fmt.Sprintf(" for key %q", r.Key)
 		}
-		m = fmt.Sprintf("signed %d bytes (%s %x...) with key %q for %s",
-			r.InputSize, alg, sum[:8], r.Key, r.who())
+		m += " to " + r.who()
+	case Undelivered:
+		m = fmt.Sprintf("signature for request %s (%d bytes, %s) with key %q was NOT delivered to %s: %s",
+			clean(r.RequestID, maxShort), r.InputSize, r.digest(), r.Key, r.who(), clean(r.Error, maxLong))
 	default:
 		m = fmt.Sprintf("%s %s: %s", r.Result, r.who(),
 			strings.TrimPrefix(clean(r.Error, maxLong), "refused: "))
@@ -258,6 +341,26 @@ func (r *Record) message() string {
 		m += " [warning: " + clean(r.Warning, maxLong) + "]"
 	}
 	return m
+}
+
+// digest is the start of the input's SHA-256, or of its SHA-512 for a
+// signing request: "sha256 5891b5b522d5df08...".
+func (r *Record) digest() string {
+	alg, sum := "sha256", r.InputSHA256
+	if sum == nil {
+		alg, sum = "sha512", r.InputSHA512
+	}
+	return fmt.Sprintf("%s %x...", alg, sum[:8])
+}
+
+// asked is what an answered request asked for, the first word of its
+// command line ("cert", "version", "help"), or "a request" if it has none.
+func (r *Record) asked() string {
+	w, _, _ := strings.Cut(strings.TrimSpace(remote.Sanitize(r.Request)), " ")
+	if w == "" {
+		return "a request"
+	}
+	return clean(w, 32)
 }
 
 // who names the requester: "signer (SHA256:...) from 192.0.2.7 51234", or

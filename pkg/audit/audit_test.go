@@ -91,32 +91,121 @@ func TestFieldsSigningRequest(t *testing.T) {
 	}
 }
 
+// testRecord is the record of testRecords with result res.
+func testRecord(t *testing.T, res Result) *Record {
+	t.Helper()
+	for _, r := range testRecords(testID) {
+		if r.Result == res {
+			return r
+		}
+	}
+	t.Fatalf("no test record %s", res)
+	return nil
+}
+
 func TestCheck(t *testing.T) {
 	tests := []struct {
 		name   string
+		from   Result // the test record changed
 		change func(r *Record)
 	}{
-		{"no request id", func(r *Record) { r.RequestID = "" }},
-		{"no mode", func(r *Record) { r.Mode = "" }},
-		{"bad result", func(r *Record) { r.Result = "ok" }},
-		{"signed with error", func(r *Record) { r.Error = "x" }},
-		{"signed with negative size", func(r *Record) { r.InputSize = -1 }},
-		{"signed without sha512", func(r *Record) { r.InputSHA512 = nil }},
-		{"signed with short sha256", func(r *Record) { r.InputSHA256 = r.InputSHA256[:16] }},
-		{"signed with short sha512", func(r *Record) { r.InputSHA512 = r.InputSHA512[:32] }},
-		{"signed without time", func(r *Record) { r.SignatureCreated = time.Time{} }},
-		{"signed without key", func(r *Record) { r.Key = "" }},
-		{"signed without fingerprint", func(r *Record) { r.KeyFingerprint = "" }},
-		{"failed without error", func(r *Record) { r.Result, r.Error = Failed, "" }},
-		{"refused without error", func(r *Record) { r.Result, r.Error = Refused, "" }},
+		{"no request id", Signed, func(r *Record) { r.RequestID = "" }},
+		{"no mode", Signed, func(r *Record) { r.Mode = "" }},
+		{"bad result", Signed, func(r *Record) { r.Result = "ok" }},
+		{"signed with error", Signed, func(r *Record) { r.Error = "x" }},
+		{"signed with negative size", Signed, func(r *Record) { r.InputSize = -1 }},
+		{"signed without sha512", Signed, func(r *Record) { r.InputSHA512 = nil }},
+		{"signed with short sha256", Signed, func(r *Record) { r.InputSHA256 = r.InputSHA256[:16] }},
+		{"signed with short sha512", Signed, func(r *Record) { r.InputSHA512 = r.InputSHA512[:32] }},
+		{"signed without time", Signed, func(r *Record) { r.SignatureCreated = time.Time{} }},
+		{"signed without key", Signed, func(r *Record) { r.Key = "" }},
+		{"signed without fingerprint", Signed, func(r *Record) { r.KeyFingerprint = "" }},
+		{"failed without error", Failed, func(r *Record) { r.Error = "" }},
+		{"refused without error", Refused, func(r *Record) { r.Error = "" }},
+		{"answered with error", Answered, func(r *Record) { r.Error = "x" }},
+		{"answered with size", Answered, func(r *Record) { r.InputSize = 6 }},
+		{"answered with sha256", Answered, func(r *Record) { r.InputSHA256 = make([]byte, 32) }},
+		{"answered with sha512", Answered, func(r *Record) { r.InputSHA512 = make([]byte, 64) }},
+		{"answered with signature time", Answered, func(r *Record) { r.SignatureCreated = time.Now() }},
+		{"answered with key but no fingerprint", Answered, func(r *Record) { r.KeyFingerprint = "" }},
+		{"answered with fingerprint but no key", Answered, func(r *Record) { r.Key = "" }},
+		{"undelivered without error", Undelivered, func(r *Record) { r.Error = "" }},
+		{"undelivered without sha512", Undelivered, func(r *Record) { r.InputSHA512 = nil }},
+		{"undelivered with short sha256", Undelivered, func(r *Record) { r.InputSHA256 = r.InputSHA256[:16] }},
+		{"undelivered with negative size", Undelivered, func(r *Record) { r.InputSize = -1 }},
+		{"undelivered without time", Undelivered, func(r *Record) { r.SignatureCreated = time.Time{} }},
+		{"undelivered without key", Undelivered, func(r *Record) { r.Key = "" }},
+		{"undelivered without fingerprint", Undelivered, func(r *Record) { r.KeyFingerprint = "" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := testRecords(testID)[0]
+			r := testRecord(t, tt.from)
 			tt.change(r)
 			_, err := r.fields()
 			if err == nil || !strings.HasPrefix(err.Error(), "BUG: ") {
 				t.Fatalf("fields() error = %v, want a BUG", err)
+			}
+		})
+	}
+}
+
+// TestCheckAccepts keeps check from refusing records that are true.
+func TestCheckAccepts(t *testing.T) {
+	tests := []struct {
+		name   string
+		from   Result
+		change func(r *Record)
+	}{
+		{"answered version, no key", Answered, func(r *Record) { r.Request, r.Key, r.KeyFingerprint = "version", "", "" }},
+		{"answered in the cli", Answered, func(r *Record) { r.Mode, r.Request, r.SSHKey, r.Client = CLI, "", "", "" }},
+		{"undelivered signing request, no sha256", Undelivered, func(r *Record) { r.InputSHA256 = nil }},
+		{"undelivered empty request file", Undelivered, func(r *Record) { r.InputSize = 0 }},
+		{"failed with key and no fingerprint", Failed, func(r *Record) { r.KeyFingerprint = "" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRecord(t, tt.from)
+			tt.change(r)
+			if _, err := r.fields(); err != nil {
+				t.Fatalf("fields() = %v", err)
+			}
+		})
+	}
+}
+
+// TestMessage covers the one-line MESSAGE of records the golden entries do
+// not: answers without a key or a command, and an undelivered signature
+// of a signing request (SHA-512 only).
+func TestMessage(t *testing.T) {
+	who := "signer (" + testSSHKey + ") from 192.0.2.7 51234"
+	tests := []struct {
+		name   string
+		from   Result
+		change func(r *Record)
+		want   string
+	}{
+		{"answered version", Answered, func(r *Record) { r.Request, r.Key, r.KeyFingerprint = "version", "", "" },
+			"answered version to " + who},
+		{"answered help with arguments", Answered, func(r *Record) { r.Request, r.Key, r.KeyFingerprint = " help\tme ", "", "" },
+			"answered help?me to " + who},
+		{"answered in the cli", Answered, func(r *Record) { r.Mode, r.Request, r.User, r.SSHKey, r.Client = CLI, "", "root", "", "" },
+			`answered a request for key "repo" to root via cli`},
+		{"undelivered signing request", Undelivered, func(r *Record) { r.InputSHA256, r.Error = nil, "client hung up" },
+			"signature for request " + testID + ` (6 bytes, sha512 e7c22b994c59d9cf...) with key "repo" was NOT delivered to ` + who + ": client hung up"},
+		{"undelivered with warning", Undelivered, func(r *Record) { r.Warning = "landlock best-effort" },
+			"signature for request " + testID + ` (6 bytes, sha256 5891b5b522d5df08...) with key "repo" was NOT delivered to ` + who +
+				": write signature: write /dev/stdout: broken pipe [warning: landlock best-effort]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := testRecord(t, tt.from)
+			tt.change(r)
+			f, err := r.fields()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := asMap(t, f)["MESSAGE"]; got != tt.want {
+				t.Fatalf("MESSAGE = %q\n want %q", got, tt.want)
 			}
 		})
 	}

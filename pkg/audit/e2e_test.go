@@ -88,8 +88,8 @@ func TestJournald(t *testing.T) {
 	j := journaltest.Start(t)
 	id := NewRequestID()
 	run(t, j, "write-records", id)
-	got := j.Entries(t, 3, "SIGNSTAR_REQUEST_ID="+id)
 	want := wantEntries(id)
+	got := j.Entries(t, len(want), "SIGNSTAR_REQUEST_ID="+id)
 	if len(got) != len(want) {
 		t.Fatalf("%d entries, want %d: %v", len(got), len(want), got)
 	}

@@ -17,7 +17,8 @@ const (
 	sha512Hex  = "e7c22b994c59d9cf2b48e549b1e24666636045930d3da7c1acb299d1c3b7f931f94aae41edda2c2b207a36e10f8bcb8d45223e54878f5b316e7ce3b6bc019629"
 )
 
-// testRecords are a signed, a refused and a failed request with id.
+// testRecords are a signed, a refused, a failed, an answered and an
+// undelivered request with id.
 func testRecords(id string) []*Record {
 	input := []byte("hello\n")
 	s256, s512 := sha256.Sum256(input), sha512.Sum512(input)
@@ -37,6 +38,17 @@ func testRecords(id string) []*Record {
 		RequestID: id, Mode: CLI, Result: Failed,
 		Error: "sign with key \"repo\": CKR_DEVICE_ERROR\nSIGNSTAR_RESULT=signed",
 		User:  "root", Key: "repo", KeyFingerprint: testFpr,
+	}, {
+		RequestID: id, Mode: SSH, Result: Answered,
+		User: "signer", SSHKey: testSSHKey, Client: "192.0.2.7 51234",
+		Request: "cert --key repo", Key: "repo", KeyFingerprint: testFpr,
+	}, {
+		RequestID: id, Mode: SSH, Result: Undelivered,
+		Error: "write signature: write /dev/stdout: broken pipe",
+		User:  "signer", SSHKey: testSSHKey, Client: "192.0.2.7 51234",
+		Request: "sign --key repo", Key: "repo", KeyFingerprint: testFpr,
+		InputSize: int64(len(input)), InputSHA256: s256[:], InputSHA512: s512[:],
+		SignatureCreated: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}}
 }
 
@@ -84,5 +96,37 @@ func wantEntries(id string) []map[string]string {
 		"SIGNSTAR_USER":            "root",
 		"SIGNSTAR_KEY":             "repo",
 		"SIGNSTAR_KEY_FINGERPRINT": testFpr,
+	}, {
+		"MESSAGE":                  `answered cert for key "repo" to signer (` + testSSHKey + `) from 192.0.2.7 51234`,
+		"PRIORITY":                 "6",
+		"SYSLOG_IDENTIFIER":        "signstar",
+		"SIGNSTAR_REQUEST_ID":      id,
+		"SIGNSTAR_MODE":            "ssh",
+		"SIGNSTAR_RESULT":          "answered",
+		"SIGNSTAR_USER":            "signer",
+		"SIGNSTAR_SSH_KEY":         testSSHKey,
+		"SIGNSTAR_CLIENT":          "192.0.2.7 51234",
+		"SIGNSTAR_REQUEST":         "cert --key repo",
+		"SIGNSTAR_KEY":             "repo",
+		"SIGNSTAR_KEY_FINGERPRINT": testFpr,
+	}, {
+		"MESSAGE": "signature for request " + id + ` (6 bytes, sha256 5891b5b522d5df08...) with key "repo" was NOT delivered to signer (` +
+			testSSHKey + ") from 192.0.2.7 51234: write signature: write /dev/stdout: broken pipe",
+		"PRIORITY":                   "4",
+		"SYSLOG_IDENTIFIER":          "signstar",
+		"SIGNSTAR_REQUEST_ID":        id,
+		"SIGNSTAR_MODE":              "ssh",
+		"SIGNSTAR_RESULT":            "undelivered",
+		"SIGNSTAR_ERROR":             "write signature: write /dev/stdout: broken pipe",
+		"SIGNSTAR_USER":              "signer",
+		"SIGNSTAR_SSH_KEY":           testSSHKey,
+		"SIGNSTAR_CLIENT":            "192.0.2.7 51234",
+		"SIGNSTAR_REQUEST":           "sign --key repo",
+		"SIGNSTAR_KEY":               "repo",
+		"SIGNSTAR_KEY_FINGERPRINT":   testFpr,
+		"SIGNSTAR_INPUT_SIZE":        "6",
+		"SIGNSTAR_INPUT_SHA256":      sha256Hex,
+		"SIGNSTAR_INPUT_SHA512":      sha512Hex,
+		"SIGNSTAR_SIGNATURE_CREATED": "2026-01-02T03:04:05Z",
 	}}
 }
