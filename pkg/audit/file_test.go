@@ -2,7 +2,9 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // readLines reads a JSON-lines audit file.
@@ -42,7 +46,7 @@ func TestFileSink(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.UnixMicro(1767322800123456)
-	s.(*jsonSink).now = func() time.Time { return now }
+	s.(*fileSink).now = func() time.Time { return now }
 	for _, r := range testRecords(testID) {
 		if err := s.Write(r); err != nil {
 			t.Fatal(err)
@@ -81,7 +85,7 @@ func TestFileSinkFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	fd := s.(*jsonSink).f.Fd()
+	fd := s.(*fileSink).f.Fd()
 	flags, err := fdFlags(fd)
 	if err != nil {
 		t.Skipf("read fdinfo: %v", err)
@@ -89,6 +93,11 @@ func TestFileSinkFlags(t *testing.T) {
 	want := syscall.O_APPEND | syscall.O_WRONLY | syscall.O_CLOEXEC
 	if flags&want != want {
 		t.Fatalf("flags %#o, want %#o set", flags, want)
+	}
+	// Opened non-blocking, made blocking again once it is known to be a
+	// regular file.
+	if flags&syscall.O_NONBLOCK != 0 {
+		t.Fatalf("flags %#o: O_NONBLOCK still set", flags)
 	}
 }
 
@@ -148,7 +157,7 @@ func TestFileSinkSyncs(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	s := &jsonSink{f: w, file: true, now: time.Now}
+	s := &fileSink{f: w, fd: int(w.Fd()), now: time.Now}
 	err = s.Write(testRecords(testID)[0])
 	if err == nil || !strings.Contains(err.Error(), "sync") {
 		t.Fatalf("Write over a pipe = %v, want the fsync error", err)
@@ -196,5 +205,196 @@ func TestFileSinkBug(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(path); len(b) != 0 {
 		t.Fatalf("file holds %q", b)
+	}
+}
+
+// TestFileSinkSpecialFiles refuses what is not a regular file, at once: a
+// FIFO with no reader used to block open(2) for ever, hanging the login
+// shell; with a reader, or a UNIX socket, the trail would go nowhere.
+func TestFileSinkSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	tests := []struct {
+		name   string
+		path   string
+		reader bool // open the FIFO for reading first
+	}{
+		{"fifo without reader", fifo, false},
+		{"fifo with reader", fifo, true},
+		{"unix socket", sock, false},
+		{"device", "/dev/null", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.reader {
+				r, err := os.OpenFile(tt.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+			}
+			err := openWithin(t, "file:"+tt.path, 5*time.Second)
+			if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+				t.Fatalf("Open(%s) = %v, want not a regular file", tt.path, err)
+			}
+		})
+	}
+}
+
+// openWithin opens spec and returns its error, failing the test if Open
+// has not returned within d. A FIFO's blocked open is released at the end
+// by opening it for reading, so no goroutine is left behind.
+func openWithin(t *testing.T, spec string, d time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		s, err := Open(spec, true)
+		if err == nil {
+			s.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		if r, err := os.OpenFile(strings.TrimPrefix(spec, "file:"), os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			defer r.Close()
+			<-done
+		}
+		t.Fatalf("Open(%s) still blocked after %v", spec, d)
+		return nil
+	}
+}
+
+// TestFileSinkRepairs terminates a file's unterminated last line on Open,
+// and the next record, and only that one, says so.
+func TestFileSinkRepairs(t *testing.T) {
+	fragment := `{"MESSAGE":"signed 15 bytes (sha256 `
+	whole := `{"OLD":"1"}` + "\n"
+	tests := []struct {
+		name, before string
+		wantRepair   bool
+	}{
+		{"fragment", whole + fragment, true},
+		{"only a fragment", fragment, true},
+		{"NUL bytes", whole + "\x00\x00", true},
+		{"whole lines", whole, false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			if err := os.WriteFile(path, []byte(tt.before), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open("file:"+path, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			wantOpen := tt.before
+			if tt.wantRepair {
+				wantOpen += "\n"
+			}
+			if b, _ := os.ReadFile(path); string(b) != wantOpen {
+				t.Fatalf("after Open the file holds %q, want %q", b, wantOpen)
+			}
+			recs := testRecords(testID)
+			for _, r := range recs[:2] {
+				if err := s.Write(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			lines := jsonTail(t, path, 2)
+			want := recs[0].Warning
+			if tt.wantRepair {
+				want += "; " + repairWarning
+			}
+			if got := lines[0]["SIGNSTAR_WARNING"]; got != want {
+				t.Errorf("first record's SIGNSTAR_WARNING = %q, want %q", got, want)
+			}
+			if tt.wantRepair && !strings.HasSuffix(lines[0]["MESSAGE"], repairWarning+"]") {
+				t.Errorf("first record's MESSAGE = %q, want the repair warning", lines[0]["MESSAGE"])
+			}
+			if got, ok := lines[1]["SIGNSTAR_WARNING"]; ok {
+				t.Errorf("second record's SIGNSTAR_WARNING = %q, want none", got)
+			}
+		})
+	}
+}
+
+// jsonTail reads the file's last n lines as JSON objects; the file must
+// end in a newline.
+func jsonTail(t *testing.T, path string, n int) []map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(b, []byte("\n")) {
+		t.Fatalf("file does not end in a newline: %q", b)
+	}
+	all := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(all) < n {
+		t.Fatalf("%d lines, want at least %d", len(all), n)
+	}
+	var lines []map[string]string
+	for _, l := range all[len(all)-n:] {
+		var m map[string]string
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		lines = append(lines, m)
+	}
+	return lines
+}
+
+// TestFileSinkLocks checks that Write appends under the file's flock,
+// which a cut-back relies on: while another holds it, Write waits.
+func TestFileSinkLocks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	s, err := Open("file:"+path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	other, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := unix.Flock(int(other.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Write(testRecords(testID)[0]) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Write returned (%v) while another process held the lock", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := unix.Flock(int(other.Fd()), unix.LOCK_UN); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Write still blocked after the lock was released")
+	}
+	if n := len(readLines(t, path)); n != 1 {
+		t.Fatalf("%d lines, want 1", n)
 	}
 }
