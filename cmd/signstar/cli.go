@@ -78,7 +78,7 @@ type initCmd struct {
 	Module   string `help:"PKCS#11 module (.so) of the token." xor:"uri" placeholder:"PATH"`
 	Token    string `help:"Label of the token." placeholder:"LABEL"`
 	PINFile  string `help:"File holding the user PIN (mode 0600 or stricter)." required:"" placeholder:"FILE"`
-	LockFile string `help:"Serialize token sessions across processes through this lock file (SoftHSM2 needs it)." placeholder:"FILE"`
+	LockFile string `help:"Serialize token sessions across processes through this lock file, created if missing. Default, for modules that need one (SoftHSM2): /run/signstar/NAME.lock for a config /etc/signstar/NAME.toml, NAME.lock beside the config elsewhere." placeholder:"FILE"`
 	Audit    string `help:"Audit trail: journald (default), file:/absolute/path (JSON lines) or stderr (development only)." placeholder:"SINK"`
 }
 
@@ -87,10 +87,26 @@ func (c *initCmd) Run(g *cli) error {
 	if err := audit.ParseSink(c.Audit); c.Audit != "" && err != nil {
 		return err
 	}
+	sel, err := t.Selector()
+	if err != nil {
+		return err
+	}
+	if t.LockFile == "" && token.NeedsLock(sel.Module) {
+		t.LockFile = config.DefaultLockFile(g.Config)
+	}
+	// The lock file first: a config that names one that cannot be
+	// created would fail every request.
+	lock, err := createLockFile(g.Config, t.LockFile)
+	if err != nil {
+		return err
+	}
 	if err := config.Create(g.Config, t, config.Audit{Sink: c.Audit}); err != nil {
 		return err
 	}
 	infof("wrote %s", g.Config)
+	if lock != "" {
+		infof("lock file %s", lock)
+	}
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -13,6 +14,33 @@ const header = `# signstar configuration: see signstar(1) for every key.
 # Keys below are added by 'signstar key generate'.
 
 `
+
+// Where a system keeps its configs, and the runtime directory that
+// sshd/signstar.tmpfiles makes for the signing account (mode 0700).
+const (
+	SystemDir  = "/etc/signstar"
+	RuntimeDir = "/run/signstar"
+)
+
+// DefaultLockFile is the token.lock-file value 'signstar init' writes into
+// a new config at path, for a module that needs a lock file: NAME.lock,
+// where NAME is the config's file name without its extension. For a
+// config in [SystemDir] it is in [RuntimeDir]: /etc is no place for state
+// the signing account writes, and only root and the account can enter
+// RuntimeDir, so nobody else can take the lock and hold up signing.
+// Elsewhere it is beside the config (a relative path, resolved against the
+// config's directory).
+func DefaultLockFile(path string) string {
+	dir, base := filepath.Split(filepath.Clean(path))
+	name := strings.TrimSuffix(base, filepath.Ext(base)) + ".lock"
+	if name == base { // a config named x.lock
+		name += ".lock"
+	}
+	if filepath.Clean(dir) == SystemDir {
+		return filepath.Join(RuntimeDir, name)
+	}
+	return name
+}
 
 // Create writes a new config file holding the token and audit sections. It
 // never overwrites an existing file.
