@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -192,7 +193,13 @@ func (s *Server) Grant(paths ...string) {
 			if err != nil {
 				s.t.Fatal(err)
 			}
-			os.Chmod(dir, fi.Mode().Perm()|0o011)
+			if fi.Mode().Perm()&0o011 == 0o011 {
+				continue
+			}
+			// Keep the sticky bit: chmod(2) with the permission bits
+			// alone would clear it on /tmp, and then every path under
+			// /tmp fails signstar's "may others replace it" check.
+			os.Chmod(dir, fi.Mode()&(fs.ModePerm|fs.ModeSticky|fs.ModeSetgid)|0o011)
 		}
 	}
 }
