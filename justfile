@@ -1,4 +1,4 @@
-# signstar: run `just` to list recipes.
+# signstar: run `./just` (or `just`) to list recipes; ./just installs just first if needed.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
@@ -38,6 +38,6 @@ generate WHAT:
 bench: build
     scripts/bench {{out}}
 
-# Throwaway SoftHSM2 token, a key, signed samples, verified by gpgv, sqv and pacman-key.
+# Throwaway SoftHSM2 token, a key, signed samples, verified by gpgv, sqv and pacman-key; as root, also signed through a throwaway sshd.
 demo: deps build
     scripts/demo {{out}}
