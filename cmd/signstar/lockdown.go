@@ -21,6 +21,9 @@ func (j *job) lockdown() error {
 	if j.stderr != nil {
 		p.KeepFDs = append(p.KeepFDs, j.stderr.client)
 	}
+	if fd, ok := audit.FileFD(j.sink); ok {
+		p.AuditFD = fd
+	}
 	warnings, err := sandbox.Lockdown(p)
 	if len(warnings) > 0 {
 		j.rec.Warning = strings.Join(append(nonEmpty(j.rec.Warning), warnings...), "; ")

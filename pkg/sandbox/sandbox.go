@@ -54,6 +54,9 @@ type Policy struct {
 	// signstar's own copy of the client's stderr, after the module's
 	// stderr was redirected.
 	KeepFDs []int
+	// AuditFD is the audit file's descriptor, which alone may be
+	// truncated after lockdown (seccomp.AuditFile); -1 or 0 for none.
+	AuditFD int
 	// ConnectTCP are the TCP ports a network HSM listens on. Enforcing
 	// them needs Landlock ABI 4 (Linux 6.7). With none, creating an
 	// AF_INET or AF_INET6 socket kills the process.
