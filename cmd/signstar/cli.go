@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -22,7 +21,6 @@ import (
 	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
 	"signstar/pkg/remote"
-	"signstar/pkg/sandbox"
 	"signstar/pkg/token"
 )
 
@@ -230,7 +228,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 type keyListCmd struct{}
 
 func (c *keyListCmd) Run(g *cli) error {
-	cfg, err := config.Load(g.Config)
+	cfg, err := loadConfig(g.Config, cliTrust())
 	if err != nil {
 		return err
 	}
@@ -256,7 +254,7 @@ type keyExportCmd struct {
 }
 
 func (c *keyExportCmd) Run(g *cli) error {
-	cfg, err := config.Load(g.Config)
+	cfg, err := loadConfig(g.Config, cliTrust())
 	if err != nil {
 		return err
 	}
@@ -278,7 +276,7 @@ type signCmd struct {
 
 func (c *signCmd) Run(g *cli) error {
 	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.CLI, User: currentUser()}
-	cfg, cfgErr := config.Load(g.Config)
+	cfg, cfgErr := loadConfig(g.Config, cliTrust())
 	j, err := openJob(cfg, cfgErr, rec)
 	if err != nil {
 		return err
@@ -299,7 +297,7 @@ func currentUser() string {
 }
 
 func openKeyring(g *cli) (*keyring.Keyring, *config.Config, error) {
-	cfg, err := config.Load(g.Config)
+	cfg, err := loadConfig(g.Config, cliTrust())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -318,93 +316,4 @@ func joinTypes(types []token.KeyType, sep string) string {
 		names[i] = string(t)
 	}
 	return strings.Join(names, sep)
-}
-
-// describePolicy says what a signing process keeps after lockdown.
-func describePolicy(p sandbox.Policy) string {
-	var parts []string
-	add := func(what string, paths []string) {
-		if len(paths) > 0 {
-			parts = append(parts, what+" "+strings.Join(paths, " "))
-		}
-	}
-	add("read-write", p.ReadWrite)
-	add("read-only", p.ReadOnly)
-	add("kept open", p.KeepOpen)
-	if len(p.ConnectTCP) > 0 {
-		parts = append(parts, fmt.Sprintf("TCP ports %v", p.ConnectTCP))
-	}
-	if p.Streams {
-		parts = append(parts, "talks over sockets opened before lockdown")
-	}
-	if len(parts) == 0 {
-		return "nothing but stdio and the audit trail"
-	}
-	return strings.Join(parts, "; ")
-}
-
-type checkCmd struct{}
-
-// Run checks what a signing request will need, reports each finding on
-// stdout, and fails if any check failed.
-func (c *checkCmd) Run(g *cli) error {
-	failed := 0
-	report := func(what string, err error, ok string) {
-		if err != nil {
-			failed++
-			fmt.Printf("FAIL  %-8s %v\n", what, err)
-			return
-		}
-		fmt.Printf("ok    %-8s %s\n", what, ok)
-	}
-	cfg, err := config.Load(g.Config)
-	report("config", err, g.Config)
-	if err != nil {
-		return errors.New("check failed")
-	}
-	report("config", config.CheckNotWritable(g.Config), "not writable by group or others")
-	_, err = cfg.PIN()
-	report("pin-file", err, cfg.Resolve(cfg.Token.PINFile)+" (mode 0600 or stricter)")
-	if err != nil {
-		fmt.Println("skip  token    and keys: no usable PIN")
-		return fmt.Errorf("check failed: %d problem(s)", failed)
-	}
-	kr, err := keyring.Open(cfg)
-	sel, _ := cfg.Token.Selector()
-	report("token", err, fmt.Sprintf("logged in to %q through %s", sel.Label+sel.Serial, sel.Module))
-	if err == nil {
-		defer kr.Close()
-		types, err := kr.KeyTypes()
-		report("types", err, "the token can generate "+joinTypes(types, ", "))
-		failed += checkKeys(cfg, kr, report)
-	}
-	p, err := policy(cfg)
-	report("lockdown", err, describePolicy(p))
-	if failed > 0 {
-		return fmt.Errorf("check failed: %d problem(s)", failed)
-	}
-	return nil
-}
-
-func checkKeys(cfg *config.Config, kr *keyring.Keyring, report func(string, error, string)) int {
-	failed := 0
-	def, _ := cfg.DefaultKey()
-	for _, name := range cfg.KeyNames() {
-		k, err := kr.Key(name)
-		if err != nil {
-			failed++
-			report("key", err, "")
-			continue
-		}
-		allow := "any authorized SSH key"
-		if n := len(cfg.Keys[name].Allow); n > 0 {
-			allow = fmt.Sprintf("%d SSH key(s)", n)
-		}
-		if name == def {
-			name += " (default)"
-		}
-		report("key", nil, fmt.Sprintf("%s: %s %s, certificate matches the token; may be used by %s",
-			name, k.Cert.Algorithm(), k.Cert.Fingerprint(), allow))
-	}
-	return failed
 }

@@ -198,7 +198,8 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 }
 
 // assertError checks what a user sees on failure: the exit status, one
-// line on stderr naming the problem, and nothing at all on stdout.
+// line on stderr naming the problem (and, at the command line, perhaps
+// one hint line), and nothing at all on stdout.
 func assertError(t *testing.T, r result, code int, want string) {
 	t.Helper()
 	if r.code != code {
@@ -208,8 +209,10 @@ func assertError(t *testing.T, r result, code int, want string) {
 		t.Errorf("stdout has %d bytes on failure, want none", len(r.stdout))
 	}
 	stderr := strings.TrimSuffix(string(r.stderr), "\n")
-	if strings.Count(stderr, "\n") != 0 || !strings.HasPrefix(stderr, "signstar: error: ") {
-		t.Errorf("stderr is not one error line: %q", stderr)
+	first, hint, _ := strings.Cut(stderr, "\n")
+	if !strings.HasPrefix(first, "signstar: error: ") || hint != "" &&
+		(strings.Contains(hint, "\n") || !strings.HasPrefix(hint, "signstar: hint: ")) {
+		t.Errorf("stderr is not one error line and at most one hint: %q", stderr)
 	}
 	if !strings.Contains(stderr, want) {
 		t.Errorf("stderr %q does not mention %q", stderr, want)
@@ -347,16 +350,45 @@ func TestCheck(t *testing.T) {
 		}
 	}
 
-	os.Chmod(f.conf, 0o666)
-	f.writePIN(f.hsm.PIN, 0o640)
+	// A config others can change: the module is not even loaded.
+	chmodT(t, f.conf, 0o666)
 	r := f.run(nil, "check")
-	if r.code != exitFailed || !strings.Contains(string(r.stderr), "check failed: 2 problem(s)") {
-		t.Fatalf("check with bad permissions: exit %d, stderr %s", r.code, r.stderr)
+	if r.code != exitFailed || !strings.Contains(string(r.stderr), "check failed: 1 problem(s)") {
+		t.Fatalf("check with a loose config: exit %d, stderr %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"FAIL  trust    config: may be changed by someone other than root", "hint:    make root the owner", "skip  token"} {
+		if !strings.Contains(string(r.stdout), want) {
+			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
+	chmodT(t, f.conf, 0o644)
+	f.writePIN(f.hsm.PIN, 0o640)
+	r = f.run(nil, "check")
+	if r.code != exitFailed || !strings.Contains(string(r.stderr), "check failed: 1 problem(s)") {
+		t.Fatalf("check with a loose PIN file: exit %d, stderr %s", r.code, r.stderr)
 	}
 	for _, want := range []string{"FAIL  config   unsafe file permissions", "FAIL  pin-file", "chmod 600"} {
 		if !strings.Contains(string(r.stdout), want) {
 			t.Errorf("check output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+
+	// check and sign agree on the audit sink: file:/a/../b passed check
+	// and then failed sign; both now refuse it.
+	f.writePIN(f.hsm.PIN, 0o600)
+	replaceInFile(t, f.conf, "sink = 'file:"+f.dir, "sink = 'file:"+f.dir+"/../"+filepath.Base(f.dir))
+	r = f.run(nil, "check")
+	if r.code != exitFailed || !strings.Contains(string(r.stdout), "absolute, clean PATH") {
+		t.Errorf("check with audit sink file:/a/../b: exit %d\n%s", r.code, r.stdout)
+	}
+	assertError(t, f.run([]byte("x"), "sign"), exitFailed, "absolute, clean PATH")
+
+	// check opens the sink: one sign cannot open fails check too.
+	replaceInFile(t, f.conf, "sink = 'file:"+f.dir+"/../"+filepath.Base(f.dir), "sink = 'file:"+f.dir+"/no/such/dir")
+	r = f.run(nil, "check")
+	if r.code != exitFailed || !strings.Contains(string(r.stdout), "FAIL  audit") {
+		t.Errorf("check with an audit file sign cannot open: exit %d\n%s", r.code, r.stdout)
 	}
 }
 

@@ -98,6 +98,13 @@ func (j *job) openLocked(name string) (*keyring.Keyring, *keyring.Key, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	p, err := policy(j.cfg)
+	if err == nil {
+		err = checkIdentity(p)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := j.lockdown(); err != nil {
 		kr.Close()
 		return nil, nil, err

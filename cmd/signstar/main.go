@@ -40,7 +40,7 @@ func main() {
 	if err != nil {
 		errorf(exitRefused, "%v (see 'signstar --help')", err)
 	}
-	exit(ctx.Run(&c))
+	exitWithHint(ctx.Run(&c))
 }
 
 // newParser builds the CLI model; the man page and completions (gendoc*.go)

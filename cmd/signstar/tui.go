@@ -23,16 +23,27 @@ func errorf(code int, format string, v ...any) {
 }
 
 // exit ends the process with the status err calls for: 0 on success, 2
-// for a refused request, 1 for anything else.
-func exit(err error) {
-	switch {
-	case err == nil:
+// for a refused request, 1 for anything else. It prints no hint: the login
+// shell's reader is the SSH client.
+func exit(err error) { exitWith(err, "") }
+
+// exitWithHint is exit for the admin CLI: the hint for err, if any,
+// follows the error line.
+func exitWithHint(err error) { exitWith(err, hintFor(err)) }
+
+func exitWith(err error, hint string) {
+	if err == nil {
 		os.Exit(exitOK)
-	case errors.Is(err, remote.ErrRefused):
-		errorf(exitRefused, "%v", err)
-	default:
-		errorf(exitFailed, "%v", err)
 	}
+	code := exitFailed
+	if errors.Is(err, remote.ErrRefused) {
+		code = exitRefused
+	}
+	fmt.Fprintf(os.Stderr, "signstar: error: %v\n", err)
+	if hint != "" {
+		fmt.Fprintf(os.Stderr, "signstar: hint: %s\n", hint)
+	}
+	os.Exit(code)
 }
 
 func warnf(format string, v ...any) {

@@ -37,8 +37,8 @@ type pacmanKeyring struct {
 	cmd []string // pacman-key with its --config and --gpgdir, maybe behind unshare
 }
 
-// newPacmanKeyring initialises a keyring in t.TempDir() and stops its
-// gpg-agent when the test ends.
+// newPacmanKeyring initialises a keyring in a new temporary directory and
+// stops its gpg-agent when the test ends.
 //
 // pacman-key --init generates an RSA 4096 master key, which takes seconds; an
 // Ed25519 master key is generated first instead, in the same legacy
@@ -47,7 +47,7 @@ type pacmanKeyring struct {
 // by an ultimately trusted local key) is unchanged.
 func newPacmanKeyring(t testing.TB) *pacmanKeyring {
 	t.Helper()
-	dir := t.TempDir()
+	dir := shortTempDir(t)
 	gpgdir := filepath.Join(dir, "gnupg")
 	pk := &pacmanKeyring{dir: dir}
 	pk.cmd = append(asRoot(t), Tool(t, "pacman-key"),
@@ -88,4 +88,18 @@ func asRoot(t testing.TB) []string {
 func (pk *pacmanKeyring) run(args ...string) error {
 	args = append(append([]string(nil), pk.cmd[1:]...), args...)
 	return run(pk.dir, pk.cmd[0], args...)
+}
+
+// shortTempDir is t.TempDir with a short name: gpg-agent's socket lives in
+// the GnuPG home (where /run/user/UID does not exist), and a Unix socket's
+// path is limited to 107 bytes (unix(7)), which t.TempDir's names, made of
+// the test's name, overrun for long subtest names under a longer TMPDIR.
+func shortTempDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
 }

@@ -121,7 +121,7 @@ func ValidKeyName(name string) bool { return keyName.MatchString(name) }
 func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("read config: %w; create it with 'signstar init', or name another with --config or SIGNSTAR_CONFIG", err)
+		return nil, fmt.Errorf("read config: %w", missing{err})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
@@ -138,6 +138,16 @@ func Load(path string) (*Config, error) {
 	c.path = path
 	return c, nil
 }
+
+// ErrNoConfig marks a config file that does not exist.
+var ErrNoConfig = errors.New("no config file")
+
+// missing is a config file that does not exist: it reads as the error
+// from open(2) and is [ErrNoConfig].
+type missing struct{ error }
+
+func (m missing) Is(target error) bool { return target == ErrNoConfig }
+func (m missing) Unwrap() error        { return m.error }
 
 func readAll(r io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxSize+1))
@@ -190,8 +200,8 @@ func (c *Config) validate() error {
 	if c.Token.PINFile == "" {
 		return errors.New("token: pin-file is required")
 	}
-	if s := c.Audit.Sink; s != "" && s != "journald" && s != "stderr" && !strings.HasPrefix(s, "file:/") {
-		return fmt.Errorf("audit: sink %q: want journald, stderr or file:/absolute/path", s)
+	if _, _, err := ParseSink(c.Audit.Sink); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	switch c.Lockdown.Landlock {
 	case "", "required", "best-effort":
@@ -317,10 +327,13 @@ func (c *Config) DefaultKey() (string, error) {
 		}
 	}
 	if len(c.Keys) == 0 {
-		return "", errors.New("no keys configured: run 'signstar key generate'")
+		return "", ErrNoKeys
 	}
 	return "", errors.New("no default key: name one with --key")
 }
+
+// ErrNoKeys means the config has no key yet.
+var ErrNoKeys = errors.New("no keys configured")
 
 // ErrUnknownKey marks a request for a key the config does not have.
 var ErrUnknownKey = errors.New("key is not configured")

@@ -47,6 +47,7 @@ func TestParse(t *testing.T) {
 		{"remote bad action", base + "[remote]\ndefault-action = \"shell\"\n", `default-action "shell"`},
 		{"audit file", base + "[audit]\nsink = \"file:/var/log/signstar.jsonl\"\n", ""},
 		{"audit relative file", base + "[audit]\nsink = \"file:log\"\n", `sink "file:log"`},
+		{"audit unclean file", base + "[audit]\nsink = \"file:/var/log/../tmp/a\"\n", `audit: audit sink "file:/var/log/../tmp/a": want file:PATH with an absolute, clean PATH`},
 		{"two defaults", base + "[keys.a]\ntype = \"ed25519\"\nid = \"0a\"\ncert = \"c\"\ndefault = true\n[keys.b]\ntype = \"ed25519\"\nid = \"0b\"\ncert = \"c\"\ndefault = true\n", "more than one key"},
 	}
 	for _, tt := range tests {
@@ -147,7 +148,7 @@ func TestPIN(t *testing.T) {
 		{"private", "1234\n", 0o600, "1234", ""},
 		{"read-only owner", "1234", 0o400, "1234", ""},
 		{"group readable", "1234\n", 0o640, "", "mode 0640"},
-		{"world readable", "1234\n", 0o604, "", "chmod 600"},
+		{"world readable", "1234\n", 0o604, "", "has mode 0604, group or others may access it"},
 		{"empty", "\n", 0o600, "", "is empty"},
 	}
 	for _, tt := range tests {

@@ -43,20 +43,7 @@ func CheckPrivate(f *os.File, path string) error {
 		return fmt.Errorf("%s is not a regular file", path)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("%w: %s has mode %04o, group or others may access it: chmod 600 %s", ErrPermissions, path, perm, path)
-	}
-	return nil
-}
-
-// CheckNotWritable refuses a config file that group or others may change:
-// whoever can edit it chooses the token, the keys and who may use them.
-func CheckNotWritable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("stat %s: %w", path, err)
-	}
-	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
-		return fmt.Errorf("%w: %s has mode %04o, group or others may change it: chmod go-w %s", ErrPermissions, path, perm, path)
+		return fmt.Errorf("%w: %s has mode %04o, group or others may access it", ErrPermissions, path, perm)
 	}
 	return nil
 }

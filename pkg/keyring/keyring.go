@@ -49,24 +49,9 @@ func Open(cfg *config.Config) (*Keyring, error) {
 		LockFile: cfg.Resolve(cfg.Token.LockFile),
 	})
 	if err != nil {
-		return nil, nextStep(err)
+		return nil, err
 	}
 	return &Keyring{cfg: cfg, tok: tok}, nil
-}
-
-// nextStep adds to a token error what an admin would do about it.
-func nextStep(err error) error {
-	switch {
-	case errors.Is(err, token.ErrModule):
-		return fmt.Errorf("%w; check token.module (or module-path in token.uri) in the config", err)
-	case errors.Is(err, token.ErrTokenNotFound):
-		return fmt.Errorf("%w; list the tokens with 'pkcs11-tool --module MODULE --list-token-slots'", err)
-	case errors.Is(err, token.ErrPIN):
-		return fmt.Errorf("%w; check the PIN in the file token.pin-file names", err)
-	case errors.Is(err, token.ErrKeyNotFound):
-		return fmt.Errorf("%w; the config's key id is not on this token (another token, or the key was deleted)", err)
-	}
-	return err
 }
 
 // Close logs out and releases the token.
@@ -89,7 +74,7 @@ func (k *Keyring) Key(name string) (*Key, error) {
 	id, _ := kc.IDBytes() // validated by config.Parse
 	priv, err := k.tok.Key(id)
 	if err != nil {
-		return nil, fmt.Errorf("key %q: %w", name, nextStep(err))
+		return nil, fmt.Errorf("key %q: %w", name, err)
 	}
 	h, _ := kc.HashFunc() // validated by config.Parse
 	s, err := pgp.NewSigner(cert, priv, h)
