@@ -51,6 +51,10 @@ func configKeys() []term {
 		{"lockdown.connect-tcp", "TCP ports a network HSM is reached on after lockdown (Landlock ABI 4 or newer)."},
 		{"lockdown.landlock", "required (default), or best-effort to sign on kernels without Landlock; the downgrade is printed and recorded in SIGNSTAR_WARNING."},
 		{"remote.default-action", "sign (default) or request: what an empty remote command does (see LOGIN SHELL)."},
+		{"remote.idle-timeout", "How long the login shell waits for the next byte of input, as a duration (\"90s\", \"5m\"; 1s to 24h; default 5m). " +
+			"A client that sends nothing for that long gets 'no input for 5m0s: closing', exit status 1, and a failed record."},
+		{"remote.max-duration", "How long one login shell request may take in all, counted from its start, token login included (1s to 24h; default 1h). " +
+			"Past it: 'request took longer than 1h0m0s: closing', exit status 1, and a failed record. The admin CLI has neither limit."},
 		{"keys.NAME.type", "The key type: " + strings.ReplaceAll(keyTypeEnum(), ",", ", ") + "."},
 		{"keys.NAME.id", "The key's CKA_ID on the token, in hex."},
 		{"keys.NAME.cert", "The key's OpenPGP certificate file; it holds the key's creation time."},

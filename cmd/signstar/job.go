@@ -126,9 +126,12 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 	}
 	created := time.Now().UTC().Truncate(time.Second)
 	var sig bytes.Buffer
-	d, err := k.Signer.Sign(&sig, os.Stdin, pgp.Options{Armor: armor, Time: created, BeforeSign: kr.ReacquireLock})
+	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: kr.ReacquireLock})
 	if errors.Is(err, pgp.ErrEmptyInput) {
 		return nil, errors.New("sign: empty input: nothing to sign (pipe the file to standard input)")
+	}
+	if limit, ok := inputLimit(err); ok {
+		return nil, limit
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sign with key %q: %w", k.Name, err)
@@ -153,7 +156,10 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	if err := kr.ReleaseLock(); err != nil {
 		return nil, err
 	}
-	req, err := request.Read(os.Stdin)
+	req, err := request.Read(j.stdin())
+	if limit, ok := inputLimit(err); ok {
+		return nil, limit
+	}
 	if errors.Is(err, request.ErrInvalid) {
 		return nil, remote.Refusef("%v", err)
 	}
