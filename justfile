@@ -6,12 +6,6 @@ version := `git describe --tags --always --dirty 2>/dev/null || echo devel`
 out := "bin/signstar"
 fuzztime := env_var_or_default("SIGNSTAR_FUZZTIME", "10s")
 
-# Temporary files (the tests' and the demo's configs) go where others cannot
-# replace them: signstar refuses a config under a directory others may write
-# (config.CheckTrusted). /tmp is sticky (1777) on a normal system; some
-# containers ship it as plain 0777, and then /var/tmp is used.
-export TMPDIR := env_var_or_default("TMPDIR", `[ -k /tmp ] && echo /tmp || echo /var/tmp`)
-
 # List the recipes.
 default:
     @just --list
