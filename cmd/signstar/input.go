@@ -34,10 +34,7 @@ func (j *job) stdin() io.Reader {
 // inputLimit returns the limit that ended err's read, unwrapped: the
 // client is told which limit ended its request, in the words of package
 // input, without the layers it went through.
-func inputLimit(err error) (error, bool) {
+func inputLimit(err error) (*input.Error, bool) {
 	var limit *input.Error
-	if errors.As(err, &limit) {
-		return limit, true
-	}
-	return nil, false
+	return limit, errors.As(err, &limit)
 }

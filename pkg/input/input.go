@@ -8,9 +8,9 @@
 // at least one byte per idle timeout is never cut off by it: the idle clock
 // restarts with every byte read.
 //
-// A read(2) blocked on a pipe cannot be interrupted by a timer once the
-// process is locked down (a signal handler could, but Go restarts the
-// call), so the Linux [Reader] waits with ppoll(2) and a timeout before
+// A read(2) blocked on a pipe cannot be cut short: Go's signal handlers
+// restart it (SA_RESTART), and closing the descriptor from another thread
+// does not wake it. So the Linux [Reader] waits with ppoll(2) and a timeout before
 // each read(2), which then never blocks: one more system call in the
 // seccomp allowlist, and the same code for every kind of descriptor. The
 // Go poller (O_NONBLOCK, then SetReadDeadline) needs no new system call,
