@@ -10,13 +10,13 @@
 //
 // A read(2) blocked on a pipe cannot be cut short: Go's signal handlers
 // restart it (SA_RESTART), and closing the descriptor from another thread
-// does not wake it. So the Linux [Reader] waits with ppoll(2) and a timeout before
-// each read(2), which then never blocks: one more system call in the
-// seccomp allowlist, and the same code for every kind of descriptor. The
-// Go poller (O_NONBLOCK, then SetReadDeadline) needs no new system call,
-// but it changes the flags of a descriptor sshd handed over, and epoll
-// refuses regular files and some devices, where SetReadDeadline fails and
-// a second, unlimited path would be needed.
+// does not wake it. So the Linux [Reader] waits with ppoll(2) and a
+// timeout before each read(2), which then never blocks: one more system
+// call in the seccomp allowlist, and the same code for every kind of
+// descriptor. The Go poller (O_NONBLOCK, then SetReadDeadline) needs no
+// new system call, but it changes the flags of a descriptor sshd handed
+// over, and epoll refuses regular files and some devices, where
+// SetReadDeadline fails and a second, unlimited path would be needed.
 package input
 
 import (
