@@ -1,7 +1,7 @@
 // Package sshdtest runs OpenSSH's own sshd on 127.0.0.1 for end-to-end
 // tests, configured with signstar's shipped drop-in (sshd/50-signstar.conf)
 // for a throwaway system account whose login shell is the signstar binary
-// under test.
+// under test, or another shell with the binary as the forced command.
 //
 // It needs root (sshd switches to the account; the account is created with
 // useradd and removed afterwards). Without root, or without sshd, a test
@@ -29,19 +29,34 @@ import (
 
 // Server is a running sshd and the account it serves.
 type Server struct {
-	t    testing.TB
-	User string // the signing account
-	Dir  string // world-traversable dir holding the shell, keys, config
-	Port int
-	Key  string // the client's private key file
-	log  string
-	cmd  *exec.Cmd
+	t      testing.TB
+	User   string // the signing account
+	Dir    string // world-traversable dir holding the shell, keys, config
+	Binary string // the signstar binary under test, copied into Dir
+	Port   int
+	Key    string // the client's private key file
+	log    string
+	conf   string
+	cmd    *exec.Cmd
 }
+
+// Binary, in Options.ForceCommand and in authorized_keys options, stands
+// for the path of the signstar binary under test ([Server.Binary]).
+const Binary = "@SIGNSTAR@"
 
 // Options configure Start.
 type Options struct {
 	Shell string   // the signstar binary; copied into Dir and made the account's shell
 	Env   []string // "NAME=value" set for the account through sshd's SetEnv
+	// AccountShell, if set, is the account's shell instead of the
+	// binary (say /bin/bash, with ForceCommand naming the binary).
+	AccountShell string
+	// ForceCommand, if set, replaces the drop-in's "ForceCommand
+	// signstar" line's command ("none": no forced command).
+	ForceCommand string
+	// KeyOptions are authorized_keys options for the default client
+	// key, after "restrict," (say command="signstar sign --key pkg").
+	KeyOptions string
 	// Command starts sshd; nil is exec.Command. journaltest's Command runs
 	// it in a namespace with a private journald.
 	Command func(name string, args ...string) *exec.Cmd
@@ -79,16 +94,21 @@ func Start(t testing.TB, o Options) *Server {
 	s := &Server{t: t, User: "sst" + randomHex(4)}
 	s.Dir = worldDir(t)
 	s.log = filepath.Join(s.Dir, "sshd.log")
-	shell := filepath.Join(s.Dir, "signstar")
-	copyFile(t, o.Shell, shell, 0o755)
+	s.conf = filepath.Join(s.Dir, "sshd_config")
+	s.Binary = filepath.Join(s.Dir, "signstar")
+	copyFile(t, o.Shell, s.Binary, 0o755)
+	shell := s.Binary
+	if o.AccountShell != "" {
+		shell = o.AccountShell
+	}
 	s.addUser(shell)
 	s.Key = s.keygen("client")
 	s.keygen("hostkey")
-	s.authorize(s.Key + ".pub")
+	s.authorize(s.Key+".pub", o.KeyOptions)
 	if o.Command == nil {
 		o.Command = exec.Command
 	}
-	s.start(o.Env, o.Command)
+	s.start(o, o.Command)
 	return s
 }
 
@@ -151,8 +171,16 @@ func (s *Server) keygen(name string) string {
 // returns its file and SHA256 fingerprint.
 func (s *Server) NewClientKey(name string) (key, fingerprint string) {
 	s.t.Helper()
+	return s.NewClientKeyWith(name, "")
+}
+
+// NewClientKeyWith is NewClientKey with authorized_keys options after
+// "restrict," (say command="signstar sign --key pkg"); [Binary] in them
+// stands for the binary's path.
+func (s *Server) NewClientKeyWith(name, options string) (key, fingerprint string) {
+	s.t.Helper()
 	key = s.keygen(name)
-	s.authorize(key + ".pub")
+	s.authorize(key+".pub", options)
 	return key, s.Fingerprint(key)
 }
 
@@ -166,8 +194,12 @@ func (s *Server) Fingerprint(key string) string {
 	return strings.Fields(string(out))[1]
 }
 
-func (s *Server) authorize(pub string) {
+func (s *Server) authorize(pub, options string) {
 	s.t.Helper()
+	opts := "restrict"
+	if options != "" {
+		opts += "," + strings.ReplaceAll(options, Binary, s.Binary)
+	}
 	dir := filepath.Join(s.Dir, "authorized_keys")
 	os.MkdirAll(dir, 0o755)
 	line, err := os.ReadFile(pub)
@@ -179,7 +211,7 @@ func (s *Server) authorize(pub string) {
 		s.t.Fatal(err)
 	}
 	defer f.Close()
-	f.Write(append([]byte("restrict "), line...))
+	f.Write(append([]byte(opts+" "), line...))
 }
 
 // Grant gives the account what a deployment would: ownership of paths
@@ -205,9 +237,10 @@ func (s *Server) Grant(paths ...string) {
 }
 
 // dropIn returns the shipped drop-in adapted to this test: the account,
-// the authorized keys, and the environment. Each replaced line must exist,
-// so a change to the drop-in cannot silently bypass these tests.
-func (s *Server) dropIn(env []string) string {
+// the authorized keys, the environment, and the forced command if the test
+// sets one. Each replaced line must exist, so a change to the drop-in
+// cannot silently bypass these tests.
+func (s *Server) dropIn(o Options) string {
 	s.t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	path := filepath.Join(filepath.Dir(file), "..", "..", "sshd", "50-signstar.conf")
@@ -216,15 +249,19 @@ func (s *Server) dropIn(env []string) string {
 		s.t.Fatal(err)
 	}
 	conf := string(data)
-	setEnv := "SetEnv " + strings.Join(env, " ")
-	if len(env) == 0 {
+	setEnv := "SetEnv " + strings.Join(o.Env, " ")
+	if len(o.Env) == 0 {
 		setEnv = "# no SetEnv for this test"
 	}
-	for old, new := range map[string]string{
+	replace := map[string]string{
 		"Match User signer": "Match User " + s.User,
 		"AuthorizedKeysFile /etc/signstar/authorized_keys/%u": "AuthorizedKeysFile " + filepath.Join(s.Dir, "authorized_keys", "%u"),
 		"SetEnv SIGNSTAR_CONFIG=/etc/signstar/config.toml":    setEnv,
-	} {
+	}
+	if o.ForceCommand != "" {
+		replace["\tForceCommand signstar\n"] = "\tForceCommand " + strings.ReplaceAll(o.ForceCommand, Binary, s.Binary) + "\n"
+	}
+	for old, new := range replace {
 		if !strings.Contains(conf, old) {
 			s.t.Fatalf("%s no longer contains %q", path, old)
 		}
@@ -249,7 +286,7 @@ Subsystem sftp /usr/lib/openssh/sftp-server
 `, s.Port, filepath.Join(s.Dir, "hostkey"), filepath.Join(s.Dir, "sshd.pid"))
 }
 
-func (s *Server) start(env []string, command func(string, ...string) *exec.Cmd) {
+func (s *Server) start(o Options, command func(string, ...string) *exec.Cmd) {
 	s.t.Helper()
 	// sshd's privilege separation directory; Debian creates it at boot.
 	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
@@ -257,12 +294,11 @@ func (s *Server) start(env []string, command func(string, ...string) *exec.Cmd) 
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		s.Port = freePort(s.t)
-		conf := filepath.Join(s.Dir, "sshd_config")
-		if err := os.WriteFile(conf, []byte(s.baseConfig()+s.dropIn(env)), 0o644); err != nil {
+		if err := os.WriteFile(s.conf, []byte(s.baseConfig()+s.dropIn(o)), 0o644); err != nil {
 			s.t.Fatal(err)
 		}
-		s.run("/usr/sbin/sshd", "-t", "-f", conf)
-		s.cmd = command("/usr/sbin/sshd", "-D", "-f", conf, "-E", s.log)
+		s.run("/usr/sbin/sshd", "-t", "-f", s.conf)
+		s.cmd = command("/usr/sbin/sshd", "-D", "-f", s.conf, "-E", s.log)
 		if err := s.cmd.Start(); err != nil {
 			s.t.Fatal(err)
 		}
@@ -295,6 +331,19 @@ func (s *Server) waitListening() bool {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return false
+}
+
+// Effective is what "sshd -T" prints: the configuration sshd applies to a
+// connection of user from 127.0.0.1, Match blocks included, one
+// "keyword value" line per setting.
+func (s *Server) Effective(user string) string {
+	s.t.Helper()
+	out, err := exec.Command("/usr/sbin/sshd", "-T", "-f", s.conf,
+		"-C", "user="+user+",host=localhost,addr=127.0.0.1").Output()
+	if err != nil {
+		s.t.Fatalf("sshd -T: %v", err)
+	}
+	return string(out)
 }
 
 // Log returns sshd's log so far.
