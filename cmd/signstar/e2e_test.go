@@ -447,7 +447,7 @@ func TestLoginShellInvocations(t *testing.T) {
 		})
 	}
 	// The admin CLI is out of reach from a client: its words are refused.
-	cmd := exec.Command(binary, "-c", "key generate --name x --uid x")
+	cmd := exec.Command(binary, "-c", "signstar")
 	cmd.Env = append(f.env, "SSH_ORIGINAL_COMMAND=init --module /tmp/evil.so")
 	out, err := cmd.CombinedOutput()
 	if !strings.Contains(string(out), `refused: unknown command "init"`) || err == nil {

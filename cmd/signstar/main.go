@@ -25,7 +25,10 @@ func main() {
 	if err := sandbox.CloseInherited(); err != nil {
 		errorf(exitFailed, "close inherited file descriptors: %v", err)
 	}
-	if line, ok, err := loginShell(os.Args); ok {
+	if line, ok, err := loginShell(os.Args, os.LookupEnv); ok {
+		// Before the config is read or a module loaded: nothing a client
+		// set through sshd's AcceptEnv reaches them.
+		clearEnv()
 		if err == nil {
 			err = serve(line)
 		}
