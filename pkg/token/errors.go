@@ -53,6 +53,13 @@ func ckr(err error) string {
 	return fmt.Sprintf("CKR 0x%X", uint(rv))
 }
 
+// rvError is err as ckr names it, kept for isCKR where a caller branches
+// on the return value (see Options.unserialized).
+type rvError struct{ err error }
+
+func (e rvError) Error() string { return ckr(e.err) }
+func (e rvError) Unwrap() error { return e.err }
+
 // isCKR reports whether err is the PKCS#11 return value rv.
 func isCKR(err error, rv uint) bool {
 	var e pkcs11.Error

@@ -3,6 +3,7 @@ package token
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/miekg/pkcs11"
@@ -73,6 +74,48 @@ func TestLoginError(t *testing.T) {
 			}
 			if err.Error() != tt.wantMsg {
 				t.Errorf("error %q, want %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestUnserialized: the errors SoftHSM2 gives when another process rewrote
+// its store at the wrong moment say so when there is no lock file, and
+// only then; TestNotFoundWithoutLockFile makes the not-found one for real,
+// while CKR_GENERAL_ERROR only turns up under contention.
+func TestUnserialized(t *testing.T) {
+	const (
+		softhsm = "/usr/lib/softhsm/libsofthsm2.so"
+		cause   = "; concurrent signstar processes without a lock file (token.lock-file) can make SoftHSM2 miss the token"
+	)
+	notFound := errorf(ErrTokenNotFound, `find token "signstar": no token with that label (1 slot)`)
+	general := fmt.Errorf(`find token "signstar": read token in slot 7: %w`, rvError{pkcs11.Error(pkcs11.CKR_GENERAL_ERROR)})
+	pinless := fmt.Errorf(`open token "signstar": %w`, rvError{pkcs11.Error(pkcs11.CKR_USER_PIN_NOT_INITIALIZED)})
+	other := fmt.Errorf(`open session on token "signstar": %w`, rvError{pkcs11.Error(pkcs11.CKR_DEVICE_MEMORY)})
+	tests := []struct {
+		name   string
+		o      Options
+		err    error
+		want   string
+		wantIs error
+	}{
+		{"not found", Options{Module: softhsm}, notFound, notFound.Error() + cause, ErrTokenNotFound},
+		{"general error", Options{Module: softhsm}, general,
+			`find token "signstar": read token in slot 7: CKR_GENERAL_ERROR` + cause + " or fail to read it", nil},
+		{"user PIN not initialized", Options{Module: softhsm}, pinless,
+			`open token "signstar": CKR_USER_PIN_NOT_INITIALIZED` + cause + " or fail to read it", nil},
+		{"other error", Options{Module: softhsm}, other, other.Error(), nil},
+		{"with a lock file", Options{Module: softhsm, LockFile: "/run/signstar/config.lock"}, notFound, notFound.Error(), ErrTokenNotFound},
+		{"module needing none", Options{Module: "/usr/lib/x86_64-linux-gnu/libykcs11.so"}, general, general.Error(), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.o.unserialized(tt.err)
+			if err.Error() != tt.want {
+				t.Errorf("error %q, want %q", err, tt.want)
+			}
+			if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
 			}
 		})
 	}

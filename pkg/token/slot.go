@@ -31,13 +31,13 @@ func (o Options) selects(info pkcs11.TokenInfo) bool {
 func findSlot(m *module, o Options) (uint, error) {
 	slots, err := m.GetSlotList(true)
 	if err != nil {
-		return 0, fmt.Errorf("list slots of PKCS#11 module %q: %s", m.path, ckr(err))
+		return 0, fmt.Errorf("list slots of PKCS#11 module %q: %w", m.path, rvError{err})
 	}
 	var found []uint
 	for _, s := range slots {
 		info, err := m.GetTokenInfo(s)
 		if err != nil {
-			return 0, fmt.Errorf("find %s: read token in slot %d: %s", o.name(), s, ckr(err))
+			return 0, fmt.Errorf("find %s: read token in slot %d: %w", o.name(), s, rvError{err})
 		}
 		if o.selects(info) {
 			found = append(found, s)

@@ -30,7 +30,8 @@
 // Tokens, but SoftHSM2 reads SOFTHSM2_CONF only when the first one opens.
 // Processes that share a token serialize through [Options.LockFile];
 // [NeedsLock] says which modules need that, and a token that cannot be
-// found on such a module without a lock file is reported with that cause.
+// found or read on such a module without a lock file is reported with that
+// likely cause.
 package token
 
 import (
@@ -98,14 +99,26 @@ func Open(o Options) (*Token, error) {
 	return t, nil
 }
 
-// unserialized says why a token may have gone missing when nothing makes
-// the processes that share it take turns (see [NeedsLock]): otherwise the
-// admin is sent looking for a token that is there.
+// unserialized says why a token may have gone missing, or its store have
+// been unreadable, when nothing makes the processes that share it take
+// turns (see [NeedsLock]): otherwise the admin is sent looking for a token
+// that is there, or for a PIN that is set.
 func (o Options) unserialized(err error) error {
-	if o.LockFile != "" || !NeedsLock(o.Module) || !errors.Is(err, ErrTokenNotFound) {
+	if o.LockFile != "" || !NeedsLock(o.Module) {
 		return err
 	}
-	return errorf(ErrTokenNotFound, "%v; concurrent signstar processes without a lock file (token.lock-file) can make SoftHSM2 miss the token", err)
+	const cause = "concurrent signstar processes without a lock file (token.lock-file) can make SoftHSM2 miss the token"
+	switch {
+	case errors.Is(err, ErrTokenNotFound):
+		return errorf(ErrTokenNotFound, "%v; %s", err, cause)
+	case isCKR(err, pkcs11.CKR_GENERAL_ERROR), isCKR(err, pkcs11.CKR_USER_PIN_NOT_INITIALIZED):
+		// What SoftHSM2 answers when it read the token's file half
+		// written: it could not read the token's flags
+		// (Token::getTokenInfo, Token::loginUser), or found no user PIN
+		// in it (Token::loginUser). Seen with 16 concurrent signers.
+		return fmt.Errorf("%w; %s or fail to read it", err, cause)
+	}
+	return err
 }
 
 func (o Options) check() error {
@@ -172,7 +185,7 @@ func configureError(o Options, err error) error {
 	if err.Error() == crypto11NotFound {
 		return errorf(ErrTokenNotFound, "find %s: the module did not list it, then did", o.name())
 	}
-	return fmt.Errorf("open %s: %s", o.name(), ckr(err))
+	return fmt.Errorf("open %s: %w", o.name(), rvError{err})
 }
 
 // attach opens our session on the token crypto11 has opened.
@@ -196,7 +209,7 @@ func (t *Token) attach(o Options) error {
 	// (PKCS#11 v3.0 base specification section 5.6.1).
 	s, err := m.OpenSession(slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
 	if err != nil {
-		return fmt.Errorf("open session on %s: %s", t.name, ckr(err))
+		return fmt.Errorf("open session on %s: %w", t.name, rvError{err})
 	}
 	t.session, t.hasSession = s, true
 	return t.login(o.PIN)
@@ -229,7 +242,7 @@ func (t *Token) detectTPM2() error {
 func (t *Token) login(pin string) error {
 	info, err := t.mod.GetSessionInfo(t.session)
 	if err != nil {
-		return fmt.Errorf("read session state on %s: %s", t.name, ckr(err))
+		return fmt.Errorf("read session state on %s: %w", t.name, rvError{err})
 	}
 	if info.State == pkcs11.CKS_RO_USER_FUNCTIONS || info.State == pkcs11.CKS_RW_USER_FUNCTIONS {
 		return nil
@@ -245,7 +258,7 @@ func loginError(name string, err error) error {
 	if p := pinProblem(err); p != "" {
 		return errorf(ErrPIN, "log in to %s: %s (%s)", name, p, ckr(err))
 	}
-	return fmt.Errorf("log in to %s: %s", name, ckr(err))
+	return fmt.Errorf("log in to %s: %w", name, rvError{err})
 }
 
 // Close logs out, releases the module and then the lock file. Signers
