@@ -94,13 +94,17 @@ func exitStatus() []term {
 	return []term{
 		{fmt.Sprint(exitOK), "Signed, or the command succeeded."},
 		{fmt.Sprint(exitFailed), "Failed: a missing module or token, a wrong PIN, a missing key, a certificate that does not match, " +
-			"empty input, a read error, an audit record that could not be written."},
+			"empty input, a read error, an audit record that could not be written, a config, certificate or module that someone other than root " +
+			"could change, an idle or overlong upload, a client that hung up. In the login shell the client sees one line and the request ID; " +
+			"the detail is in the audit record."},
 		{fmt.Sprint(exitRefused), "Usage error, or a refused request: a bad remote command, a key the session may not use, an interactive login."},
 	}
 }
 
 var files = []term{
-	{defaultConfig, "The configuration file (see CONFIGURATION). It and certs/ stay root-owned; signstar check fails if group or others may write it."},
+	{defaultConfig, "The configuration file (see CONFIGURATION). It, certs/, the PKCS#11 module and every directory on their paths must be " +
+		"changeable by root alone (owned by root, not writable by group or others; a sticky directory counts as safe): " +
+		"signstar refuses to start otherwise, and signstar check says so."},
 	{"certs/NAME.asc", "The OpenPGP certificate of key NAME, written by key generate or key adopt beside the configuration file."},
 	{"/etc/signstar/pin", "The token's user PIN (token.pin-file), owned by the signing account, mode 0600 or stricter."},
 	{"/etc/ssh/sshd_config.d/50-signstar.conf", "The sshd drop-in: ForceCommand signstar for the signing account, " +
@@ -112,12 +116,13 @@ var files = []term{
 
 var auditFields = []term{
 	{"MESSAGE", "One line for a person reading journalctl."},
-	{"PRIORITY", "6 (info) signed, 4 (warning) refused, 3 (err) failed."},
+	{"PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed."},
 	{"SYSLOG_IDENTIFIER", "Always signstar."},
 	{"SIGNSTAR_REQUEST_ID", "A 128-bit id; errors shown to the client end with (request ID)."},
 	{"SIGNSTAR_MODE", "cli or ssh."},
-	{"SIGNSTAR_RESULT", "signed, refused or failed."},
-	{"SIGNSTAR_ERROR", "Why, when not signed."},
+	{"SIGNSTAR_RESULT", "signed; answered (cert, version, help); refused; failed; or undelivered: a second record for a " +
+		"signed request whose signature could not be written to the client."},
+	{"SIGNSTAR_ERROR", "Why, when refused, failed or undelivered."},
 	{"SIGNSTAR_WARNING", "A lockdown downgrade (best-effort Landlock)."},
 	{"SIGNSTAR_MODULE_OUTPUT", "Login shell only: what the PKCS#11 module and its libraries wrote to standard error, kept from the SSH client."},
 	{"SIGNSTAR_USER", "The local account."},
@@ -446,8 +451,8 @@ func manConfig(r *roff) {
 }
 
 func manAudit(r *roff) {
-	r.section("AUDIT", "Every request, signed, refused or failed, becomes one structured entry, written before the "+
-		"signature is released; if it cannot be written, no signature is released and signstar exits 1. "+
+	r.section("AUDIT", "Every request, signed, answered, refused or failed, becomes one structured entry, written before "+
+		"anything is released; if it cannot be written, nothing is released and signstar exits 1. "+
 		"The sink (audit.sink) is journald, through its native protocol; or a file of JSON lines with the same field names, "+
 		"fsync'd before release; or stderr, for development. Nothing secret is logged: no PIN, no input content. "+
 		"The fields, besides __REALTIME_TIMESTAMP in a file:", auditFields)

@@ -223,7 +223,7 @@ func TestGenManAudit(t *testing.T) {
 	for _, name := range []string{"SIGNSTAR_REQUEST_ID", "SIGNSTAR_MODE", "SIGNSTAR_RESULT", "SIGNSTAR_ERROR",
 		"SIGNSTAR_WARNING", "SIGNSTAR_USER", "SIGNSTAR_SSH_KEY", "SIGNSTAR_CLIENT", "SIGNSTAR_REQUEST", "SIGNSTAR_KEY",
 		"SIGNSTAR_KEY_FINGERPRINT", "SIGNSTAR_INPUT_SIZE", "SIGNSTAR_INPUT_SHA256", "SIGNSTAR_INPUT_SHA512",
-		"SIGNSTAR_SIGNATURE_CREATED", "PRIORITY", "6 (info) signed, 4 (warning) refused, 3 (err) failed"} {
+		"SIGNSTAR_SIGNATURE_CREATED", "PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed"} {
 		if !strings.Contains(sec, name) {
 			t.Errorf("AUDIT lacks %q", name)
 		}
