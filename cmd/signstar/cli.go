@@ -234,17 +234,18 @@ func (c *keyListCmd) Run(g *cli) error {
 	}
 	def, _ := cfg.DefaultKey()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tTYPE\tFINGERPRINT\tCREATED\tUSER ID")
+	fmt.Fprintln(w, "NAME\tTYPE\tFINGERPRINT\tCREATED\tUSER ID\tNOTATIONS")
 	for _, name := range cfg.KeyNames() {
-		cert, err := keyring.LoadCert(cfg, cfg.Keys[name])
+		k := cfg.Keys[name]
+		cert, err := keyring.LoadCert(cfg, k)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", name, err)
 		}
 		if name == def {
 			name += " (default)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", name, cert.Algorithm(), cert.Fingerprint(),
-			cert.Created().UTC().Format(time.DateOnly), cert.UserID())
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, cert.Algorithm(), cert.Fingerprint(),
+			cert.Created().UTC().Format(time.DateOnly), cert.UserID(), notationList(k.Notations))
 	}
 	return w.Flush()
 }

@@ -62,6 +62,10 @@ func configKeys() []term {
 		{"keys.NAME.default", "true for the key that sign uses without --key; at most one key. With a single key, that key is the default."},
 		{"keys.NAME.allow", "SSH key fingerprints (SHA256:...) that may use this key over SSH; empty: every authorized key. " +
 			"A key with an allow list is refused to sessions whose key sshd did not expose (ExposeAuthInfo)."},
+		{"keys.NAME.notations", "OpenPGP notations (RFC 4880 section 5.2.3.16) the key adds to every signature it makes, in its hashed area, " +
+			"after signstar's own: [{name = \"build-host@example.org\", value = \"sign1\"}], human-readable = false to clear that flag (default true). " +
+			"A name is tag@domain (a DNS domain), not data-digest@archlinux.org nor a salt notation; a value is 1 to 1024 bytes without control characters; " +
+			"at most 16, each name once; never critical. key list shows them."},
 	}
 }
 
