@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
@@ -47,12 +49,19 @@ func openJob(cfg *config.Config, cfgErr error, rec *audit.Record) (*job, error) 
 	return &job{rec: rec, sink: sink, cfg: cfg}, nil
 }
 
-// finish records how the job ended and, only if that worked, writes out.
-func (j *job) finish(out []byte, err error) error {
+// finish records how a signing job ended and, only if that worked, writes
+// out the signature.
+func (j *job) finish(out []byte, err error) error { return j.end(audit.Signed, out, err) }
+
+// answer is finish for a request that signs nothing (cert, version, help):
+// it is recorded as answered, so the trail knows who fetched what.
+func (j *job) answer(out []byte, err error) error { return j.end(audit.Answered, out, err) }
+
+func (j *job) end(ok audit.Result, out []byte, err error) error {
 	defer j.sink.Close()
-	j.rec.Result = audit.ResultOf(err)
+	j.rec.Result = ok
 	if err != nil {
-		j.rec.Error = err.Error()
+		j.rec.Result, j.rec.Error = audit.ResultOf(err), err.Error()
 	}
 	if j.stderr != nil {
 		j.rec.ModuleOutput = j.stderr.output()
@@ -63,21 +72,39 @@ func (j *job) finish(out []byte, err error) error {
 	if err != nil {
 		return err
 	}
+	// A client that hung up would kill signstar with SIGPIPE in the
+	// write below, before the trail could say the signature never left.
+	signal.Ignore(syscall.SIGPIPE)
 	if _, err := os.Stdout.Write(out); err != nil {
-		return fmt.Errorf("write signature: %w", err)
+		err = fmt.Errorf("write to the client: %w", err)
+		if ok == audit.Signed {
+			return j.undelivered(err)
+		}
+		return err
 	}
 	return nil
 }
 
-// release writes out for a request that needs no record (cert).
-func (j *job) release(out []byte) error {
-	j.sink.Close()
-	_, err := os.Stdout.Write(out)
+// undelivered adds a second record for a signature that was recorded as
+// signed but could not be written out: the trail must not list it as
+// delivered.
+func (j *job) undelivered(err error) error {
+	j.rec.Result, j.rec.Error = audit.Undelivered, err.Error()
+	if werr := j.sink.Write(j.rec); werr != nil {
+		return fmt.Errorf("%w (and the audit record saying so failed: %v)", err, werr)
+	}
 	return err
 }
 
 // openKey opens the token and the named key and notes the key in the record.
 func (j *job) openKey(name string) (*keyring.Keyring, *keyring.Key, error) {
+	p, err := policy(j.cfg)
+	if err == nil {
+		err = checkIdentity(p)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	kr, err := keyring.Open(j.cfg)
 	if err != nil {
 		return nil, nil, err
@@ -95,13 +122,6 @@ func (j *job) openKey(name string) (*keyring.Keyring, *keyring.Key, error) {
 // is open, stdin not yet read.
 func (j *job) openLocked(name string) (*keyring.Keyring, *keyring.Key, error) {
 	kr, k, err := j.openKey(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := policy(j.cfg)
-	if err == nil {
-		err = checkIdentity(p)
-	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -126,9 +146,9 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 	}
 	created := time.Now().UTC().Truncate(time.Second)
 	var sig bytes.Buffer
-	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: kr.ReacquireLock, Notations: keyNotations(j.cfg, k.Name)})
+	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: beforeSign(kr)})
 	if errors.Is(err, pgp.ErrEmptyInput) {
-		return nil, errors.New("sign: empty input: nothing to sign (pipe the file to standard input)")
+		return nil, fmt.Errorf("sign: %w: nothing to sign (pipe the file to standard input)", err)
 	}
 	if limit, ok := inputLimit(err); ok {
 		return nil, limit
@@ -139,6 +159,18 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 	j.rec.InputSize, j.rec.InputSHA256, j.rec.InputSHA512 = d.Size, d.SHA256, d.SHA512
 	j.rec.SignatureCreated = created
 	return sig.Bytes(), nil
+}
+
+// beforeSign runs once the input is read and before the token signs:
+// the client must still be there to receive the signature (an upload cut
+// off mid-way ends like a complete one), and the token lock is taken back.
+func beforeSign(kr *keyring.Keyring) func() error {
+	return func() error {
+		if err := checkClient(); err != nil {
+			return err
+		}
+		return kr.ReacquireLock()
+	}
 }
 
 // signRequest answers a digest-only signing request (package request) on
@@ -178,12 +210,12 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	if err != nil || size > 1<<62 {
 		return nil, remote.Refusef("signing request: implausible input size")
 	}
-	if err := kr.ReacquireLock(); err != nil {
+	if err := beforeSign(kr)(); err != nil {
 		return nil, err
 	}
 	created := time.Now().UTC().Truncate(time.Second)
 	sig, err := k.Signer.SignHash(h, pgp.Options{Armor: true, Time: created,
-		Notations: append([]*packet.Notation{request.DigestNotation(digest)}, keyNotations(j.cfg, k.Name)...)})
+		Notations: []*packet.Notation{request.DigestNotation(digest)}})
 	if err != nil {
 		return nil, fmt.Errorf("sign request with key %q: %w", k.Name, err)
 	}

@@ -29,10 +29,7 @@ func main() {
 		// Before the config is read or a module loaded: nothing a client
 		// set through sshd's AcceptEnv reaches them.
 		clearEnv()
-		if err == nil {
-			err = serve(line)
-		}
-		exit(err)
+		exit(serve(line, err))
 	}
 	var c cli
 	parser, err := newParser(&c)

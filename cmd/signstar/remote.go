@@ -7,14 +7,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
 
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
-	"signstar/pkg/keyring"
+	"signstar/pkg/input"
+	"signstar/pkg/pgp"
 	"signstar/pkg/remote"
 	"signstar/pkg/session"
 )
@@ -29,8 +29,10 @@ commands:
   help                                 print this text
 `
 
-// serve carries out one client request and records it.
-func serve(line string) error {
+// serve carries out one client request and records it: every request,
+// answered, signed, refused or failed, leaves one audit record. lineErr
+// is how sshd's start of signstar went wrong, if it did (loginShell).
+func serve(line string, lineErr error) error {
 	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.SSH, Request: line, User: os.Getenv("USER")}
 	stderr, err := captureModuleStderr()
 	if err != nil {
@@ -45,71 +47,90 @@ func serve(line string) error {
 		rec.SSHKey, rec.Client = sess.Key(), sess.Client
 	}
 	cmd, err := remote.Parse(line)
+	if lineErr != nil {
+		err = lineErr
+	}
 	if err == nil && isTerminal(os.Stdin) {
 		err = remote.Refusef("interactive logins are not possible; sign with: ssh ACCOUNT@HOST < FILE > FILE.sig")
 	}
-	if err == nil && (cmd.Action == remote.Version || cmd.Action == remote.Help) {
-		return answer(cmd.Action)
-	}
-	cfg, cfgErr := config.Load(configPath())
+	cfg, cfgErr := loadConfig(configPath(), config.RootOnly)
 	j, jerr := openJob(cfg, cfgErr, rec)
 	if jerr != nil {
-		return withID(jerr, rec.RequestID)
+		return toClient(jerr, rec.RequestID)
 	}
 	j.stderr = stderr
-	if err == nil {
-		err = cfgErr
-	}
-	if err == nil {
-		err = sessErr
+	for _, e := range []error{cfgErr, sessErr} {
+		if err == nil {
+			err = e
+		}
 	}
 	if err != nil {
-		return withID(j.finish(nil, err), rec.RequestID)
+		return toClient(j.finish(nil, err), rec.RequestID)
 	}
-	return withID(j.serve(cmd, sess), rec.RequestID)
+	return toClient(j.serve(cmd, sess), rec.RequestID)
 }
 
-// withID adds the request id to an error the client sees, so it can quote
-// it to an admin who looks up the audit record.
-func withID(err error, id string) error {
-	if err == nil {
+// toClient is what the SSH client is told of err. A refusal of its own
+// request keeps its reason, and so does a failure that only describes
+// what the client did (clientCaused). Any other failure is the server's:
+// its detail names paths, token labels and module errors, which the client
+// must not learn, so it gets one line and the request ID an admin can
+// look up in the audit record, which holds the detail.
+func toClient(err error, id string) error {
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, remote.ErrRefused) || clientCaused(err):
+		return fmt.Errorf("%w (request %s)", err, id)
 	}
-	return fmt.Errorf("%w (request %s)", err, id)
+	return fmt.Errorf("signing failed on the server; the administrator can look up request ID %s", id)
 }
 
-func answer(a remote.Action) error {
-	var err error
-	if a == remote.Version {
-		_, err = fmt.Println(versionLine())
-	} else {
-		_, err = io.WriteString(os.Stdout, remoteHelp)
+// clientCaused reports whether err is a failure the client brought about
+// and may read as it is: it sent nothing, stopped sending, or hung up.
+func clientCaused(err error) bool {
+	for _, e := range []error{pgp.ErrEmptyInput, input.ErrLimit, errHungUp} {
+		if errors.Is(err, e) {
+			return true
+		}
 	}
-	return err
+	return false
 }
 
 func (j *job) serve(cmd remote.Command, sess *session.Session) error {
+	switch cmd.Action {
+	case remote.Version:
+		return j.answer([]byte(versionLine()+"\n"), nil)
+	case remote.Help:
+		return j.answer([]byte(remoteHelp), nil)
+	}
 	name, err := authorize(j.cfg, cmd.Key, sess)
 	if err != nil {
 		return j.finish(nil, err)
 	}
 	switch {
 	case cmd.Action == remote.Cert:
-		var buf bytes.Buffer
-		cert, err := keyring.LoadCert(j.cfg, j.cfg.Keys[name])
-		if err == nil {
-			err = cert.WriteArmored(&buf)
-		}
-		if err != nil {
-			return j.finish(nil, err)
-		}
-		return j.release(buf.Bytes())
+		return j.answer(j.cert(name))
 	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():
-		out, err := j.signRequest(name)
-		return j.finish(out, err)
+		return j.finish(j.signRequest(name))
 	}
-	out, err := j.signArtifact(name, cmd.Armor)
-	return j.finish(out, err)
+	return j.finish(j.signArtifact(name, cmd.Armor))
+}
+
+// cert is the key's armored certificate, once the token has shown that it
+// holds the matching private key, as before a signature: clients pin what
+// cert returns, so a replaced certificate file must not reach them.
+func (j *job) cert(name string) ([]byte, error) {
+	kr, k, err := j.openLocked(name)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Close()
+	var buf bytes.Buffer
+	if err := k.Cert.WriteArmored(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // authorize picks the key a request names and checks the session may use it.
