@@ -146,7 +146,7 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 	}
 	created := time.Now().UTC().Truncate(time.Second)
 	var sig bytes.Buffer
-	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: beforeSign(kr)})
+	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: beforeSign(kr), Notations: keyNotations(j.cfg, k.Name)})
 	if errors.Is(err, pgp.ErrEmptyInput) {
 		return nil, fmt.Errorf("sign: %w: nothing to sign (pipe the file to standard input)", err)
 	}
@@ -215,7 +215,7 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	}
 	created := time.Now().UTC().Truncate(time.Second)
 	sig, err := k.Signer.SignHash(h, pgp.Options{Armor: true, Time: created,
-		Notations: []*packet.Notation{request.DigestNotation(digest)}})
+		Notations: append([]*packet.Notation{request.DigestNotation(digest)}, keyNotations(j.cfg, k.Name)...)})
 	if err != nil {
 		return nil, fmt.Errorf("sign request with key %q: %w", k.Name, err)
 	}
