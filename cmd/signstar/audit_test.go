@@ -151,7 +151,7 @@ func TestAuditJournald(t *testing.T) {
 	record(entries[1]).want(t, map[string]string{"SIGNSTAR_RESULT": "refused", "PRIORITY": "4",
 		"SIGNSTAR_ERROR": `refused: key "nope" is not configured`, "SIGNSTAR_REQUEST": "sign --key nope"})
 	record(entries[2]).want(t, map[string]string{"SIGNSTAR_RESULT": "failed", "PRIORITY": "3", "SIGNSTAR_KEY": "repo",
-		"SIGNSTAR_ERROR": "sign: empty input: nothing to sign (pipe the file to standard input)"})
+		"SIGNSTAR_ERROR": "sign: refusing to sign empty input (pipe the file to standard input)"})
 
 	j.Kill(t)
 	r := inNS(data, "sign")

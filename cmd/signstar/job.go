@@ -148,7 +148,7 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 	var sig bytes.Buffer
 	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: beforeSign(kr), Notations: keyNotations(j.cfg, k.Name)})
 	if errors.Is(err, pgp.ErrEmptyInput) {
-		return nil, fmt.Errorf("sign: %w: nothing to sign (pipe the file to standard input)", err)
+		return nil, fmt.Errorf("sign: %w (pipe the file to standard input)", err)
 	}
 	if limit, ok := inputLimit(err); ok {
 		return nil, limit

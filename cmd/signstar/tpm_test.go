@@ -81,8 +81,8 @@ func TestTPMRequests(t *testing.T) {
 // TestTPMGoneAfterLockdown: when the TPM goes away while signstar waits for
 // its input, locked down, signing fails cleanly instead of seccomp killing
 // the process for how the module reports the failure. Through the login
-// shell, the client sees one error line; what GLib, the TSS and
-// tpm2-pkcs11 printed goes to the audit record.
+// shell, the client sees one generic error line; the PKCS#11 error and
+// what GLib, the TSS and tpm2-pkcs11 printed go to the audit record.
 func TestTPMGoneAfterLockdown(t *testing.T) {
 	for _, typ := range []string{"p256", "rsa3072"} {
 		t.Run(typ, func(t *testing.T) {
@@ -91,10 +91,13 @@ func TestTPMGoneAfterLockdown(t *testing.T) {
 			w := f.startLocked(exec.Command(binary, "-c", "sign --key "+typ))
 			tpm.StopBroker()
 			r := w.finish([]byte("signed by a TPM that is gone\n"))
-			assertError(t, r, exitFailed, "CKR_GENERAL_ERROR")
+			id := assertServerFailure(t, r)
 			recs := readAuditFile(t, f)
 			rec := recs[len(recs)-1]
-			rec.want(t, map[string]string{"SIGNSTAR_RESULT": "failed", "SIGNSTAR_MODE": "ssh", "SIGNSTAR_KEY": typ})
+			rec.want(t, map[string]string{"SIGNSTAR_RESULT": "failed", "SIGNSTAR_MODE": "ssh", "SIGNSTAR_KEY": typ, "SIGNSTAR_REQUEST_ID": id})
+			if !strings.Contains(rec["SIGNSTAR_ERROR"], "CKR_GENERAL_ERROR") {
+				t.Errorf("SIGNSTAR_ERROR = %q, want the module's error", rec["SIGNSTAR_ERROR"])
+			}
 			if mo := rec["SIGNSTAR_MODULE_OUTPUT"]; !strings.Contains(mo, "tcti:IO failure") {
 				t.Errorf("SIGNSTAR_MODULE_OUTPUT = %q, want the TSS's error", mo)
 			}
