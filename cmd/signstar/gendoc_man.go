@@ -44,7 +44,9 @@ func configKeys() []term {
 		{"token.module", "The PKCS#11 module (.so), the alternative to uri, with label."},
 		{"token.label", "The token's label, with module."},
 		{"token.pin-file", "File holding the user PIN (required); refused unless its mode is 0600 or stricter."},
-		{"token.lock-file", "Optional lock file held for the whole token session, serializing sessions across processes (SoftHSM2 needs it)."},
+		{"token.lock-file", "Lock file held for the whole token session, so that signstar processes take turns on the token. " +
+			"init sets one where the module needs it (SoftHSM2): /run/signstar/NAME.lock for /etc/signstar/NAME.toml, NAME.lock beside the config elsewhere. " +
+			"Created if missing (mode 0600, owned by its directory's owner); whoever can open it can hold up signing."},
 		{"audit.sink", "Where the audit trail goes: journald (default), file:/absolute/path (JSON lines) or stderr (development only; refused in the login shell). See AUDIT."},
 		{"lockdown.read-write", "Extra absolute paths the PKCS#11 module reads and writes after lockdown."},
 		{"lockdown.read-only", "Extra absolute paths the PKCS#11 module reads after lockdown."},
@@ -73,7 +75,7 @@ const configExample = `[token]
 module = "/usr/lib/softhsm/libsofthsm2.so"
 label = "signstar"
 pin-file = "/etc/signstar/pin"
-lock-file = "/run/lock/signstar.lock"
+lock-file = "/run/signstar/config.lock"
 
 [keys.repo]                    # written by 'signstar key generate'
 type = "ed25519"
@@ -85,11 +87,15 @@ allow = ["SHA256:EaGDxUxRfAkBX/ilGde0OsryzmcJfP8KCLcNqVIj5go"]`
 var environment = []term{
 	{"SIGNSTAR_CONFIG", "The configuration file when --config is not given, in the admin CLI and the login shell alike. " +
 		"The shipped sshd drop-in sets it per account with SetEnv, which wins over anything a client sends."},
-	{"SSH_ORIGINAL_COMMAND", "The client's command, set by sshd(8) when the client sent one: the login shell's request."},
+	{"SSH_ORIGINAL_COMMAND", "The client's command, set by sshd(8) when a forced command is in force and the client sent one: the login shell's request, " +
+		"unless the forced command pins another (see LOGIN SHELL)."},
 	{"SSH_USER_AUTH", "A file naming the keys that authenticated the session, set by sshd with ExposeAuthInfo yes. " +
 		"Checked against keys.NAME.allow and recorded as SIGNSTAR_SSH_KEY; without it, keys with an allow list are refused."},
 	{"SSH_CONNECTION", "The client's address and port, recorded as SIGNSTAR_CLIENT."},
 	{"USER", "The account, recorded as SIGNSTAR_USER in the login shell."},
+	{"(everything else)", "The login shell keeps SSH_*, USER, LOGNAME, HOME, PATH, SIGNSTAR_CONFIG and the variables the PKCS#11 modules " +
+		"signstar knows read (SoftHSM2, tpm2-pkcs11 and the TSS, pcsc-lite, OpenSC, ykcs11, nethsm-pkcs11), and clears the rest before it reads " +
+		"the config or loads a module: a client's LANG or LC_* never reach them. Set module variables with sshd's SetEnv."},
 	{"SOFTHSM2_CONF", "SoftHSM2's configuration (default " + sandbox.SoftHSMConf + "): signstar reads its token directory there " +
 		"and keeps it reachable after lockdown."},
 }
@@ -402,7 +408,10 @@ func manLoginShell(r *roff) {
 	r.req("SH", "LOGIN SHELL")
 	r.text("sshd(8) starts signstar as the login shell of the signing account (ForceCommand signstar in the shipped drop-in). " +
 		"signstar then takes none of the options above: it reads the client's command from SSH_ORIGINAL_COMMAND and " +
-		"accepts only these, as words separated by spaces:")
+		"accepts only these, as words separated by spaces. Started with no arguments inside an SSH session (SSH_CONNECTION set), as " +
+		"ForceCommand signstar under an ordinary shell starts it, it is the login shell too. A forced command that is more than " +
+		"the word signstar, such as command=\"signstar sign --key pkg\" in authorized_keys with signstar as the shell, is what runs: " +
+		"the client may send nothing or that same request, and anything else is refused:")
 	for _, c := range remoteCommands {
 		r.req("TP")
 		r.raw(remoteSyntax(c.name))
