@@ -9,6 +9,7 @@ import (
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
 	"signstar/pkg/sandbox"
+	"signstar/pkg/token"
 )
 
 type checkCmd struct{}
@@ -60,6 +61,9 @@ func (c *checkCmd) Run(g *cli) error {
 	kr, err := keyring.Open(cfg)
 	sel, _ := cfg.Token.Selector()
 	report("token", err, fmt.Sprintf("logged in to %q through %s", sel.Label+sel.Serial, sel.Module))
+	if token.NeedsLock(sel.Module) {
+		report("lock", lockFileSet(cfg), cfg.Resolve(cfg.Token.LockFile)+": signstar processes take turns on the token")
+	}
 	if err == nil {
 		defer kr.Close()
 		types, err := kr.KeyTypes()
@@ -69,6 +73,17 @@ func (c *checkCmd) Run(g *cli) error {
 	report("lockdown", perr, describePolicy(p))
 	if failed > 0 {
 		return problems()
+	}
+	return nil
+}
+
+// errNoLockFile: SoftHSM2 misses its token now and then when processes
+// log in at once (package token, NeedsLock).
+var errNoLockFile = errors.New("no token.lock-file: concurrent requests will now and then fail to find the token")
+
+func lockFileSet(cfg *config.Config) error {
+	if cfg.Token.LockFile == "" {
+		return errNoLockFile
 	}
 	return nil
 }

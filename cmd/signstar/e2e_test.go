@@ -344,7 +344,7 @@ func TestCheck(t *testing.T) {
 	f.generate("repo", "ed25519")
 	f.generate("pkg", "rsa3072")
 	out := string(f.ok(nil, "check"))
-	for _, want := range []string{"ok    token", "repo (default): ed25519", "pkg: rsa3072", "certificate matches the token"} {
+	for _, want := range []string{"ok    token", "ok    lock", "repo (default): ed25519", "pkg: rsa3072", "certificate matches the token"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check output lacks %q:\n%s", want, out)
 		}
@@ -374,7 +374,19 @@ func TestCheck(t *testing.T) {
 		}
 	}
 
-	// check and sign agree on the audit sink: file:/a/../b passed check
+	// SoftHSM2 without a lock file: signing works alone, and fails now and
+	// then under concurrency; check says so.
+	f.writePIN(f.hsm.PIN, 0o600)
+	replaceInFile(t, f.conf, "lock-file = '", "# lock-file = '")
+	r = f.run(nil, "check")
+	for _, want := range []string{"FAIL  lock     no token.lock-file", "hint:    name one in the config"} {
+		if r.code != exitFailed || !strings.Contains(string(r.stdout), want) {
+			t.Errorf("check without a lock file: exit %d, lacks %q\n%s", r.code, want, r.stdout)
+		}
+	}
+	replaceInFile(t, f.conf, "# lock-file = '", "lock-file = '")
+
+		// check and sign agree on the audit sink: file:/a/../b passed check
 	// and then failed sign; both now refuse it.
 	f.writePIN(f.hsm.PIN, 0o600)
 	replaceInFile(t, f.conf, "sink = 'file:"+f.dir, "sink = 'file:"+f.dir+"/../"+filepath.Base(f.dir))

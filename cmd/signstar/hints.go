@@ -26,6 +26,7 @@ var hints = []struct {
 	{config.ErrNoConfig, "create the config with 'signstar init', or name another with --config or SIGNSTAR_CONFIG"},
 	{config.ErrUntrusted, "make root the owner and take write access from group and others: chown root: PATH && chmod go-w PATH"},
 	{config.ErrPermissions, "make the file private to the account that signs: chmod 600 PATH"},
+	{errNoLockFile, "name one in the config (lock-file = \"/run/signstar/config.lock\" under [token]); the account must be able to open it"},
 	{config.ErrNoKeys, "generate one with 'signstar key generate', or take one over with 'signstar key adopt'"},
 	{token.ErrModule, "check token.module (or module-path in token.uri) in the config"},
 	{token.ErrTokenNotFound, "list the tokens with 'pkcs11-tool --module MODULE --list-token-slots'"},
