@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"signstar/internal/verifytest"
@@ -309,25 +308,7 @@ func replaceInFile(t *testing.T, path, old, new string) {
 func TestConcurrentSign(t *testing.T) {
 	f := newFixture(t)
 	cert := f.generate("k", "ed25519")
-	const n = 32
-	type out struct {
-		data []byte
-		r    result
-	}
-	outs := make([]out, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			data := []byte(fmt.Sprintf("artifact %d\n", i))
-			<-start
-			outs[i] = out{data, f.run(data, "sign")}
-		}()
-	}
-	close(start)
-	wg.Wait()
+	outs := f.signConcurrently(32)
 	for i, o := range outs {
 		if o.r.code != 0 {
 			t.Errorf("signer %d: exit %d: %s", i, o.r.code, o.r.stderr)
@@ -386,7 +367,7 @@ func TestCheck(t *testing.T) {
 	}
 	replaceInFile(t, f.conf, "# lock-file = '", "lock-file = '")
 
-		// check and sign agree on the audit sink: file:/a/../b passed check
+	// check and sign agree on the audit sink: file:/a/../b passed check
 	// and then failed sign; both now refuse it.
 	f.writePIN(f.hsm.PIN, 0o600)
 	replaceInFile(t, f.conf, "sink = 'file:"+f.dir, "sink = 'file:"+f.dir+"/../"+filepath.Base(f.dir))

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -72,7 +71,7 @@ func TestKeyNotations(t *testing.T) {
 		{"210-byte state", []byte("I like strawberries\n"), readFile(t, "../../testdata/signstar-request-v1/sample-request-legacy-210.json")},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			r := f.asClient("sign --request", tt.doc)
+			r := f.shell("sign --request", tt.doc)
 			if r.code != 0 {
 				t.Fatalf("sign --request: exit %d: %s", r.code, r.stderr)
 			}
@@ -112,16 +111,6 @@ func (f *fixture) appendConfig(lines string) {
 	if _, err := fh.WriteString(lines); err != nil {
 		f.t.Fatal(err)
 	}
-}
-
-// asClient runs signstar as sshd runs an account's shell for a client
-// that sent line.
-func (f *fixture) asClient(line string, stdin []byte) result {
-	f.t.Helper()
-	env := f.env
-	defer func() { f.env = env }()
-	f.env = append(slices.Clone(env), "SSH_ORIGINAL_COMMAND="+line, "SSH_CONNECTION=192.0.2.7 51234 192.0.2.1 22", "USER=signer")
-	return f.runCmd(exec.Command(binary, "-c", "signstar"), stdin)
 }
 
 func newRequest(t *testing.T, data []byte) []byte {

@@ -32,13 +32,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"signstar/pkg/config"
 	"signstar/pkg/remote"
 )
 
@@ -172,21 +172,8 @@ func Open(spec string, loginShell bool) (Sink, error) {
 	return newStderr(), nil
 }
 
-func parseSink(spec string) (kind, path string, err error) {
-	switch {
-	case spec == "" || spec == "journald":
-		return "journald", "", nil
-	case spec == "stderr":
-		return "stderr", "", nil
-	case strings.HasPrefix(spec, "file:"):
-		path = strings.TrimPrefix(spec, "file:")
-		if !filepath.IsAbs(path) || filepath.Clean(path) != path {
-			return "", "", fmt.Errorf("audit sink %q: want file:PATH with an absolute, clean PATH", spec)
-		}
-		return "file", path, nil
-	}
-	return "", "", fmt.Errorf("audit sink %q: want journald, file:PATH or stderr", spec)
-}
+// parseSink reads spec with the one grammar for it, config.ParseSink.
+func parseSink(spec string) (kind, path string, err error) { return config.ParseSink(spec) }
 
 // Bounds on field values, in bytes before the "..." that marks a cut. With
 // every value bounded an entry stays under 8 KiB, far below a datagram's
