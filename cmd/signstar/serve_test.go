@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"signstar/internal/verifytest"
 )
@@ -206,4 +207,55 @@ func TestUndelivered(t *testing.T) {
 			t.Errorf("SIGNSTAR_ERROR = %q", undelivered["SIGNSTAR_ERROR"])
 		}
 	}
+}
+
+// TestSSHClientKilledMidUpload: the ssh client killed with SIGKILL after
+// 5 MB of a larger upload. sshd ends signstar's stdin as if the file were
+// complete; the trail must not list a delivered signature of that prefix:
+// the request fails, or (should the client vanish only as the signature
+// goes out) its signed record is followed by an undelivered one.
+func TestSSHClientKilledMidUpload(t *testing.T) {
+	s := newSSHFixture(t, "")
+	cmd := s.srv.SSH()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	chunk := bytes.Repeat([]byte("upload "), 1<<10)
+	for sent := 0; sent < 5<<20; sent += len(chunk) {
+		if _, err := in.Write(chunk); err != nil {
+			t.Fatalf("upload: %v", err)
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	var recs []record
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if recs = readAuditFile(t, s.fixture); len(recs) > 0 {
+			break
+		}
+	}
+	time.Sleep(500 * time.Millisecond) // an undelivered record follows within microseconds
+	recs = readAuditFile(t, s.fixture)
+	if len(recs) == 0 {
+		t.Fatal("no audit record for the cut-off upload")
+	}
+	last := recs[len(recs)-1]
+	switch last["SIGNSTAR_RESULT"] {
+	case "failed":
+		if !strings.Contains(last["SIGNSTAR_ERROR"], "hung up") {
+			t.Errorf("failed for another reason: %q", last["SIGNSTAR_ERROR"])
+		}
+	case "undelivered":
+		if len(recs) < 2 || recs[len(recs)-2]["SIGNSTAR_REQUEST_ID"] != last["SIGNSTAR_REQUEST_ID"] {
+			t.Errorf("undelivered record without its signed one: %v", recs)
+		}
+	default:
+		t.Errorf("the trail says %q for a signature nobody received: %v", last["SIGNSTAR_RESULT"], last)
+	}
+	t.Logf("recorded: %s: %s", last["SIGNSTAR_RESULT"], last["SIGNSTAR_ERROR"])
 }
