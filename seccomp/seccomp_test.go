@@ -4,6 +4,7 @@ package seccomp
 
 import (
 	"slices"
+	"syscall"
 	"testing"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -12,12 +13,12 @@ import (
 // all are every named system call of the package, by list.
 func all() map[string][]string {
 	m := map[string][]string{}
-	for list, calls := range map[string][]Syscall{"Allowed": Allowed, "TCP": TCP, "Streams": Streams, "Self": Self, "AuditFile": AuditFile} {
+	for list, calls := range map[string][]Syscall{"Allowed": Allowed(), "TCP": TCP(), "Streams": Streams(), "Self": Self(), "AuditFile": AuditFile()} {
 		for _, c := range calls {
 			m[c.Name] = append(m[c.Name], list)
 		}
 	}
-	for list, errnos := range errnoLists {
+	for list, errnos := range errnoLists() {
 		for _, e := range errnos {
 			m[e.Name] = append(m[e.Name], list)
 		}
@@ -28,8 +29,10 @@ func all() map[string][]string {
 	return m
 }
 
-// errnoLists are the lists of system calls answered with an error.
-var errnoLists = map[string][]Errno{"Refused": Refused, "RefusedWithoutTCP": RefusedWithoutTCP, "StreamsRefused": StreamsRefused}
+// errnoLists returns the lists of system calls answered with an error.
+func errnoLists() map[string][]Errno {
+	return map[string][]Errno{"Refused": Refused(), "RefusedWithoutTCP": RefusedWithoutTCP(), "StreamsRefused": StreamsRefused()}
+}
 
 // yieldToTCP are the lists of refused system calls that the filter leaves
 // out when the policy lists TCP ports, so that [TCP] may allow the same
@@ -86,23 +89,44 @@ func TestForbidden(t *testing.T) {
 }
 
 func TestEveryEntrySaysWho(t *testing.T) {
-	for _, list := range [][]Syscall{Allowed, TCP, Streams, Self, AuditFile} {
+	for _, list := range [][]Syscall{Allowed(), TCP(), Streams(), Self(), AuditFile()} {
 		for _, c := range list {
 			if c.Who == "" {
 				t.Errorf("%s: no comment saying who needs it", c.Name)
 			}
 		}
 	}
-	for _, list := range errnoLists {
+	for _, list := range errnoLists() {
 		for _, e := range list {
 			if e.Why == "" {
 				t.Errorf("%s: no comment saying who needs it refused", e.Name)
 			}
 		}
 	}
-	for _, s := range Sockets {
+	for _, s := range Sockets() {
 		if s.Who == "" {
 			t.Errorf("socket family %d: no comment saying who needs it", s.Family)
 		}
+	}
+}
+
+// TestFreshLists: a caller that changes a list it was given changes no
+// other caller's filter.
+func TestFreshLists(t *testing.T) {
+	for name, list := range map[string]func() []Syscall{"Allowed": Allowed, "TCP": TCP, "Streams": Streams, "Self": Self, "AuditFile": AuditFile} {
+		list()[0].Name = "execve"
+		if got := list()[0].Name; got == "execve" {
+			t.Errorf("%s: a change to one caller's list reached the next", name)
+		}
+	}
+	for name, list := range map[string]func() []Errno{"Refused": Refused, "RefusedWithoutTCP": RefusedWithoutTCP, "StreamsRefused": StreamsRefused} {
+		list()[0].Errno = 0
+		if list()[0].Errno == 0 {
+			t.Errorf("%s: a change to one caller's list reached the next", name)
+		}
+	}
+	Sockets()[0].Family = syscall.AF_PACKET
+	if Sockets()[0].Family == syscall.AF_PACKET {
+		t.Error("Sockets: a change to one caller's list reached the next")
 	}
 }

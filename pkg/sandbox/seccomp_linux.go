@@ -62,7 +62,7 @@ func newFilter(p Policy) (*libseccomp.ScmpFilter, error) {
 }
 
 func addAllowed(f *libseccomp.ScmpFilter, _ Policy) error {
-	for _, s := range seccomp.Allowed {
+	for _, s := range seccomp.Allowed() {
 		if err := addRule(f, s.Name, libseccomp.ActAllow); err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func addTCP(f *libseccomp.ScmpFilter, p Policy) error {
 	if len(p.ConnectTCP) == 0 {
 		return nil
 	}
-	for _, s := range seccomp.TCP {
+	for _, s := range seccomp.TCP() {
 		if err := addRule(f, s.Name, libseccomp.ActAllow); err != nil {
 			return err
 		}
@@ -93,13 +93,13 @@ func addStreams(f *libseccomp.ScmpFilter, p Policy) error {
 	if !p.Streams {
 		return nil
 	}
-	for _, s := range seccomp.Streams {
+	for _, s := range seccomp.Streams() {
 		if err := addRule(f, s.Name, libseccomp.ActAllow); err != nil {
 			return err
 		}
 	}
-	for _, e := range seccomp.StreamsRefused {
-		if len(p.ConnectTCP) > 0 && slices.ContainsFunc(seccomp.TCP, func(s seccomp.Syscall) bool { return s.Name == e.Name }) {
+	for _, e := range seccomp.StreamsRefused() {
+		if len(p.ConnectTCP) > 0 && slices.ContainsFunc(seccomp.TCP(), func(s seccomp.Syscall) bool { return s.Name == e.Name }) {
 			continue
 		}
 		if err := addRule(f, e.Name, libseccomp.ActErrno.SetReturnCode(int16(e.Errno))); err != nil {
@@ -110,9 +110,9 @@ func addStreams(f *libseccomp.ScmpFilter, p Policy) error {
 }
 
 func addRefused(f *libseccomp.ScmpFilter, p Policy) error {
-	refused := seccomp.Refused
+	refused := seccomp.Refused()
 	if len(p.ConnectTCP) == 0 {
-		refused = append(refused[:len(refused):len(refused)], seccomp.RefusedWithoutTCP...)
+		refused = append(refused, seccomp.RefusedWithoutTCP()...)
 	}
 	for _, e := range refused {
 		if err := addRule(f, e.Name, libseccomp.ActErrno.SetReturnCode(int16(e.Errno))); err != nil {
@@ -125,7 +125,7 @@ func addRefused(f *libseccomp.ScmpFilter, p Policy) error {
 // addSelf allows signals only to this process: pid is the first argument
 // of kill(2) and tgkill(2), and the process keeps its pid.
 func addSelf(f *libseccomp.ScmpFilter, _ Policy) error {
-	for _, s := range seccomp.Self {
+	for _, s := range seccomp.Self() {
 		if err := addRule(f, s.Name, libseccomp.ActAllow, cond(0, libseccomp.CompareEqual, uint64(os.Getpid()))); err != nil {
 			return err
 		}
@@ -138,7 +138,7 @@ func addAuditFile(f *libseccomp.ScmpFilter, p Policy) error {
 	if p.AuditFD <= 2 {
 		return nil
 	}
-	for _, s := range seccomp.AuditFile {
+	for _, s := range seccomp.AuditFile() {
 		if err := addRule(f, s.Name, libseccomp.ActAllow, cond(0, libseccomp.CompareEqual, uint64(p.AuditFD))); err != nil {
 			return err
 		}
@@ -149,7 +149,7 @@ func addAuditFile(f *libseccomp.ScmpFilter, p Policy) error {
 // addSockets allows socket(2) for the families and types of
 // seccomp.Sockets, the TCP ones only when p lists TCP ports.
 func addSockets(f *libseccomp.ScmpFilter, p Policy) error {
-	for _, s := range seccomp.Sockets {
+	for _, s := range seccomp.Sockets() {
 		if s.TCP && len(p.ConnectTCP) == 0 {
 			continue
 		}
