@@ -379,13 +379,13 @@ func TestLockdownStatus(t *testing.T) {
 }
 
 // threadStates parses /proc/PID/task/*/status.
-func threadStates(t *testing.T, pid int) []State {
+func threadStates(t *testing.T, pid int) []state {
 	t.Helper()
 	tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var states []State
+	var states []state
 	for _, task := range tasks {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
 		if err != nil {

@@ -25,7 +25,7 @@
 // for it; [Lockdown] then returns warnings saying what is not enforced.
 //
 // [CloseInherited] closes the descriptors sshd may leak; call it first thing
-// in main. [Status] reads back what the kernel enforces.
+// in main.
 //
 // Errors start with "lock down:" and say which step failed.
 //
@@ -84,39 +84,4 @@ func (p Policy) check() error {
 		}
 	}
 	return nil
-}
-
-// State is what /proc/self/status says about the sandbox.
-type State struct {
-	Seccomp    int // 0 none, 1 strict, 2 filter
-	NoNewPrivs bool
-	CapEff     uint64
-	CapPrm     uint64
-	CapInh     uint64
-	CapBnd     uint64
-	CapAmb     uint64
-}
-
-// Locked reports whether s is what [Lockdown] leaves behind. The bounding
-// set may stay full: only a process holding CAP_SETPCAP may empty it, and
-// with no other capability and no_new_privs it cannot be used.
-func (s State) Locked() bool {
-	return s.Seccomp == 2 && s.NoNewPrivs && s.CapEff == 0 && s.CapPrm == 0 && s.CapInh == 0 && s.CapAmb == 0
-}
-
-func (s State) String() string {
-	return fmt.Sprintf("seccomp %s, no_new_privs %t, capabilities effective %016x permitted %016x inheritable %016x bounding %016x ambient %016x",
-		seccompMode(s.Seccomp), s.NoNewPrivs, s.CapEff, s.CapPrm, s.CapInh, s.CapBnd, s.CapAmb)
-}
-
-func seccompMode(m int) string {
-	switch m {
-	case 0:
-		return "off"
-	case 1:
-		return "strict"
-	case 2:
-		return "filter"
-	}
-	return fmt.Sprintf("mode %d", m)
 }

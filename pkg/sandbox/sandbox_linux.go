@@ -56,19 +56,3 @@ func check(status *os.File) error {
 	}
 	return nil
 }
-
-// Status reads back what the kernel enforces on this process, from the
-// main thread's /proc/self/status. It fails after [Lockdown], which leaves
-// /proc out of reach.
-func Status() (State, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return State{}, fmt.Errorf("read process status: %v", err)
-	}
-	defer f.Close()
-	s, err := parseStatus(f)
-	if err != nil {
-		return State{}, fmt.Errorf("read process status: %v", err)
-	}
-	return s, nil
-}

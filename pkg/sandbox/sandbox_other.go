@@ -13,6 +13,3 @@ func Lockdown(Policy) ([]string, error) { return nil, errUnsupported }
 
 // CloseInherited fails: it reads /proc/self/fd.
 func CloseInherited() error { return errUnsupported }
-
-// Status fails: it reads /proc/self/status.
-func Status() (State, error) { return State{}, errUnsupported }

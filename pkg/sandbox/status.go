@@ -8,9 +8,27 @@ import (
 	"strings"
 )
 
-// parseStatus reads the fields of proc_pid_status(5) that State holds.
-func parseStatus(r io.Reader) (State, error) {
-	var s State
+// state is what /proc/self/status says about the sandbox.
+type state struct {
+	Seccomp    int // 0 none, 1 strict, 2 filter
+	NoNewPrivs bool
+	CapEff     uint64
+	CapPrm     uint64
+	CapInh     uint64
+	CapBnd     uint64
+	CapAmb     uint64
+}
+
+// Locked reports whether s is what [Lockdown] leaves behind. The bounding
+// set may stay full: only a process holding CAP_SETPCAP may empty it, and
+// with no other capability and no_new_privs it cannot be used.
+func (s state) Locked() bool {
+	return s.Seccomp == 2 && s.NoNewPrivs && s.CapEff == 0 && s.CapPrm == 0 && s.CapInh == 0 && s.CapAmb == 0
+}
+
+// parseStatus reads the fields of proc_pid_status(5) that state holds.
+func parseStatus(r io.Reader) (state, error) {
+	var s state
 	seen := 0
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -21,23 +39,23 @@ func parseStatus(r io.Reader) (State, error) {
 		val = strings.TrimSpace(val)
 		found, err := s.set(key, val)
 		if err != nil {
-			return State{}, fmt.Errorf("parse %s %q: %v", key, val, err)
+			return state{}, fmt.Errorf("parse %s %q: %v", key, val, err)
 		}
 		if found {
 			seen++
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return State{}, err
+		return state{}, err
 	}
 	if seen != 7 {
-		return State{}, fmt.Errorf("found %d of the 7 fields Seccomp, NoNewPrivs, CapInh, CapPrm, CapEff, CapBnd, CapAmb", seen)
+		return state{}, fmt.Errorf("found %d of the 7 fields Seccomp, NoNewPrivs, CapInh, CapPrm, CapEff, CapBnd, CapAmb", seen)
 	}
 	return s, nil
 }
 
-// set stores one status field if State holds it.
-func (s *State) set(key, val string) (bool, error) {
+// set stores one status field if state holds it.
+func (s *state) set(key, val string) (bool, error) {
 	caps := map[string]*uint64{"CapEff": &s.CapEff, "CapPrm": &s.CapPrm, "CapInh": &s.CapInh, "CapBnd": &s.CapBnd, "CapAmb": &s.CapAmb}
 	if p, ok := caps[key]; ok {
 		v, err := strconv.ParseUint(val, 16, 64)
@@ -55,4 +73,21 @@ func (s *State) set(key, val string) (bool, error) {
 		return true, err
 	}
 	return false, nil
+}
+
+func (s state) String() string {
+	return fmt.Sprintf("seccomp %s, no_new_privs %t, capabilities effective %016x permitted %016x inheritable %016x bounding %016x ambient %016x",
+		seccompMode(s.Seccomp), s.NoNewPrivs, s.CapEff, s.CapPrm, s.CapInh, s.CapBnd, s.CapAmb)
+}
+
+func seccompMode(m int) string {
+	switch m {
+	case 0:
+		return "off"
+	case 1:
+		return "strict"
+	case 2:
+		return "filter"
+	}
+	return fmt.Sprintf("mode %d", m)
 }
