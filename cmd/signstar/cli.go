@@ -20,7 +20,7 @@ import (
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
-	"signstar/pkg/remote"
+	"signstar/pkg/refusal"
 	"signstar/pkg/token"
 )
 
@@ -60,7 +60,7 @@ func (c *requestCmd) Run(g *cli) error {
 		}
 	}
 	if c.Jobs < 1 {
-		return remote.Refusef("--jobs must be at least 1")
+		return refusal.Errorf("--jobs must be at least 1")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -20,7 +20,7 @@ import (
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
-	"signstar/pkg/remote"
+	"signstar/pkg/refusal"
 	"signstar/pkg/request"
 )
 
@@ -183,7 +183,7 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	}
 	defer kr.Close()
 	if !k.Signer.SignsHashes() {
-		return nil, remote.Refusef("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
+		return nil, refusal.Errorf("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
 	}
 	if err := kr.ReleaseLock(); err != nil {
 		return nil, err
@@ -193,22 +193,22 @@ func (j *job) signRequest(name string) ([]byte, error) {
 		return nil, limit
 	}
 	if errors.Is(err, request.ErrInvalid) {
-		return nil, remote.Refusef("%v", err)
+		return nil, refusal.Errorf("%v", err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read signing request: %w", err)
 	}
 	h, err := req.Hash()
 	if err != nil {
-		return nil, remote.Refusef("%v", err)
+		return nil, refusal.Errorf("%v", err)
 	}
 	digest, err := req.FileDigest()
 	if err != nil {
-		return nil, remote.Refusef("%v", err)
+		return nil, refusal.Errorf("%v", err)
 	}
 	size, err := req.Size()
 	if err != nil || size > 1<<62 {
-		return nil, remote.Refusef("signing request: implausible input size")
+		return nil, refusal.Errorf("signing request: implausible input size")
 	}
 	if err := beforeSign(kr)(); err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 )
 
@@ -39,7 +40,7 @@ func loginShell(args []string, lookup func(string) (string, bool)) (line string,
 		return orig, true, nil
 	case len(args) > 1 && args[1] == "-c":
 		if len(args) != 3 {
-			return "", true, remote.Refusef("expected exactly one command after -c")
+			return "", true, refusal.Errorf("expected exactly one command after -c")
 		}
 		line, err := requestLine(args[2], orig, forced)
 		return line, true, err
@@ -71,7 +72,7 @@ func requestLine(command, orig string, forced bool) (string, error) {
 		return orig, errors.New("the forced command (sshd ForceCommand or authorized_keys command=) is not a signstar request")
 	}
 	if got, err := remote.Parse(orig); err != nil || got != want {
-		return orig, remote.Refusef("this key may only run: %s", strings.Join(strings.Fields(pinned), " "))
+		return orig, refusal.Errorf("this key may only run: %s", strings.Join(strings.Fields(pinned), " "))
 	}
 	return pinned, nil
 }

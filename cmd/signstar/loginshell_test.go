@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"signstar/pkg/remote"
+	"signstar/pkg/refusal"
 )
 
 func TestLoginShell(t *testing.T) {
@@ -75,7 +75,7 @@ func TestLoginShell(t *testing.T) {
 				t.Errorf("error %v, want none", err)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("error %v, want one saying %q", err, tt.wantErr)
-			case err != nil && errors.Is(err, remote.ErrRefused) != tt.refused:
+			case err != nil && errors.Is(err, refusal.Err) != tt.refused:
 				t.Errorf("error %v: refusal = %v, want %v", err, !tt.refused, tt.refused)
 			}
 		})

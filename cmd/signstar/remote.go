@@ -15,6 +15,7 @@ import (
 	"signstar/pkg/config"
 	"signstar/pkg/input"
 	"signstar/pkg/pgp"
+	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 	"signstar/pkg/session"
 )
@@ -51,7 +52,7 @@ func serve(line string, lineErr error) error {
 		err = lineErr
 	}
 	if err == nil && isTerminal(os.Stdin) {
-		err = remote.Refusef("interactive logins are not possible; sign with: ssh ACCOUNT@HOST < FILE > FILE.sig")
+		err = refusal.Errorf("interactive logins are not possible; sign with: ssh ACCOUNT@HOST < FILE > FILE.sig")
 	}
 	cfg, cfgErr := loadConfig(configPath(), config.RootOnly)
 	j, jerr := openJob(cfg, cfgErr, rec)
@@ -80,7 +81,7 @@ func toClient(err error, id string) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, remote.ErrRefused) || clientCaused(err):
+	case errors.Is(err, refusal.Err) || clientCaused(err):
 		return fmt.Errorf("%w (request %s)", err, id)
 	}
 	return fmt.Errorf("signing failed on the server; the administrator can look up request ID %s", id)
@@ -137,13 +138,13 @@ func (j *job) cert(name string) ([]byte, error) {
 func authorize(cfg *config.Config, name string, sess *session.Session) (string, error) {
 	name, kc, err := cfg.Key(name)
 	if errors.Is(err, config.ErrUnknownKey) {
-		return "", remote.Refusef("%v", err)
+		return "", refusal.Errorf("%v", err)
 	}
 	if err != nil {
 		return "", err
 	}
 	if err := sess.Allowed(kc.Allow); err != nil {
-		return "", remote.Refusef("key %q: %v", name, err)
+		return "", refusal.Errorf("key %q: %v", name, err)
 	}
 	return name, nil
 }

@@ -93,8 +93,8 @@ func TestSSHSign(t *testing.T) {
 	}
 }
 
-// refusal is one thing a client tries that must not yield a signature.
-type refusal struct {
+// refusalCase is one thing a client tries that must not yield a signature.
+type refusalCase struct {
 	name       string
 	cmd        func(s *sshFixture) *exec.Cmd
 	wantCode   int
@@ -111,7 +111,7 @@ func TestSSHRefusals(t *testing.T) {
 		return exec.Command("scp", append(a, args...)...)
 	}
 	long := strings.Repeat("a", 64<<10)
-	tests := []refusal{
+	tests := []refusalCase{
 		{"shell command", func(s *sshFixture) *exec.Cmd { return s.srv.SSH("cat", "/etc/passwd") }, 2, `refused: unknown command "cat"`, ""},
 		{"shell syntax", func(s *sshFixture) *exec.Cmd { return s.srv.SSH("sign --armor && id") }, 2, `does not take "&&"`, ""},
 		{"bash", func(s *sshFixture) *exec.Cmd { return s.srv.SSH("bash", "-i") }, 2, `unknown command "bash"`, ""},

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"signstar/pkg/remote"
+	"signstar/pkg/refusal"
 )
 
 // Exit codes, documented in signstar(1).
@@ -36,7 +36,7 @@ func exitWith(err error, hint string) {
 		os.Exit(exitOK)
 	}
 	code := exitFailed
-	if errors.Is(err, remote.ErrRefused) {
+	if errors.Is(err, refusal.Err) {
 		code = exitRefused
 	}
 	fmt.Fprintf(os.Stderr, "signstar: error: %v\n", err)

@@ -39,6 +39,7 @@ import (
 	"unicode/utf8"
 
 	"signstar/pkg/config"
+	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 )
 
@@ -112,7 +113,7 @@ func ResultOf(err error) Result {
 	switch {
 	case err == nil:
 		return Signed
-	case errors.Is(err, remote.ErrRefused):
+	case errors.Is(err, refusal.Err):
 		return Refused
 	}
 	return Failed

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 )
 
@@ -310,8 +311,8 @@ func TestResultOf(t *testing.T) {
 		want Result
 	}{
 		{"nil", nil, Signed},
-		{"refused", remote.Refusef("unknown command"), Refused},
-		{"wrapped refusal", fmt.Errorf("serve: %w", remote.Refusef("x")), Refused},
+		{"refused", refusal.Errorf("unknown command"), Refused},
+		{"wrapped refusal", fmt.Errorf("serve: %w", refusal.Errorf("x")), Refused},
 		{"other", errors.New("CKR_DEVICE_ERROR"), Failed},
 	}
 	for _, tt := range tests {

@@ -22,7 +22,7 @@ import (
 	"sync"
 	"time"
 
-	"signstar/pkg/config"
+	"signstar/pkg/keyname"
 	"signstar/pkg/pgp"
 )
 
@@ -172,7 +172,7 @@ func checkOptions(o Options) error {
 			return fmt.Errorf("sign: invalid host %q", h)
 		}
 	}
-	if o.Key != "" && !config.ValidKeyName(o.Key) {
+	if o.Key != "" && !keyname.Valid(o.Key) {
 		return fmt.Errorf("sign: invalid key name %q", o.Key)
 	}
 	return nil

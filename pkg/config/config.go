@@ -20,6 +20,8 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/stefanberger/go-pkcs11uri"
+
+	"signstar/pkg/keyname"
 )
 
 // maxSize bounds the config file; a real one is a few hundred bytes.
@@ -110,12 +112,6 @@ type Key struct {
 type Selector struct {
 	Module, Label, Serial string
 }
-
-var keyName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
-
-// ValidKeyName reports whether name may name a key. Key names travel in the
-// remote command line, so they are kept to a small, shell-inert alphabet.
-func ValidKeyName(name string) bool { return keyName.MatchString(name) }
 
 // Load reads and validates the configuration at path.
 func Load(path string) (*Config, error) {
@@ -279,7 +275,7 @@ func parseURI(s string) (Selector, error) {
 }
 
 func (k *Key) validate(name string) error {
-	if !ValidKeyName(name) {
+	if !keyname.Valid(name) {
 		return fmt.Errorf("keys: invalid key name %q (letters, digits, '_', '-'; at most 64)", name)
 	}
 	if k.Type == "" || k.ID == "" || k.Cert == "" {

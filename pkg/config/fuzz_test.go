@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"signstar/pkg/keyname"
 )
 
 // FuzzParse checks that any document Parse accepts is one signstar can act
@@ -32,7 +34,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatal("accepted config has no pin-file")
 		}
 		for name, k := range c.Keys {
-			if !ValidKeyName(name) {
+			if !keyname.Valid(name) {
 				t.Fatalf("accepted key name %q", name)
 			}
 			if _, err := k.IDBytes(); err != nil {

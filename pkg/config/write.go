@@ -111,7 +111,7 @@ func appendKey(old []byte, name string, k *Key) ([]byte, error) {
 	if len(old) > 0 && !bytes.HasSuffix(old, []byte("\n")) {
 		b.WriteByte('\n')
 	}
-	// name matches keyName, so it is a valid bare TOML key.
+	// name is in package keyname's alphabet, so it is a valid bare TOML key.
 	fmt.Fprintf(&b, "\n[keys.%s]\n", name)
 	b.Write(body)
 	return b.Bytes(), nil

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"signstar/pkg/config"
+	"signstar/pkg/keyname"
 	"signstar/pkg/pgp"
 	"signstar/pkg/token"
 )
@@ -141,7 +142,7 @@ func (k *Keyring) Generate(n NewKey) (*Key, error) {
 // newEntry checks that key name is free, in the config and in certs/, and
 // returns its config entry without type and id. It writes nothing.
 func (k *Keyring) newEntry(name string) (*config.Key, error) {
-	if !config.ValidKeyName(name) {
+	if !keyname.Valid(name) {
 		return nil, fmt.Errorf("invalid key name %q: use letters, digits, '_' and '-' (at most 64)", name)
 	}
 	if _, ok := k.cfg.Keys[name]; ok {

@@ -14,11 +14,11 @@
 package remote
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"signstar/pkg/config"
+	"signstar/pkg/keyname"
+	"signstar/pkg/refusal"
 )
 
 // MaxLen bounds a request line. A real one is under 40 bytes.
@@ -46,24 +46,15 @@ type Command struct {
 	Implicit bool
 }
 
-// ErrRefused marks every parse failure: the client asked for something
-// signstar does not do.
-var ErrRefused = errors.New("refused")
-
-// Refusef returns a refusal: the client asked for something signstar does
-// not do, or may not do.
-func Refusef(format string, v ...any) error {
-	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, v...))
-}
-
-// Parse reads one request line.
+// Parse reads one request line. Every error it returns is a refusal
+// ([refusal.Err]): the client asked for something signstar does not do.
 func Parse(line string) (Command, error) {
 	if len(line) > MaxLen {
-		return Command{}, Refusef("command longer than %d bytes", MaxLen)
+		return Command{}, refusal.Errorf("command longer than %d bytes", MaxLen)
 	}
 	for i := 0; i < len(line); i++ {
 		if c := line[i]; c < 0x20 || c > 0x7e {
-			return Command{}, Refusef("command contains byte 0x%02x: only printable ASCII is allowed", c)
+			return Command{}, refusal.Errorf("command contains byte 0x%02x: only printable ASCII is allowed", c)
 		}
 	}
 	words := strings.Fields(line)
@@ -77,11 +68,11 @@ func Parse(line string) (Command, error) {
 		return parseFlags(verb, args, false)
 	case Version, Help:
 		if len(args) > 0 {
-			return Command{}, Refusef("%s takes no arguments", verb)
+			return Command{}, refusal.Errorf("%s takes no arguments", verb)
 		}
 		return Command{Action: verb}, nil
 	}
-	return Command{}, Refusef("unknown command %s (try 'help')", quote(words[0]))
+	return Command{}, refusal.Errorf("unknown command %s (try 'help')", quote(words[0]))
 }
 
 func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
@@ -90,7 +81,7 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 	for i := 0; i < len(args); i++ {
 		flag, value, hasValue := strings.Cut(args[i], "=")
 		if seen[flag] {
-			return Command{}, Refusef("%s given twice", quote(flag))
+			return Command{}, refusal.Errorf("%s given twice", quote(flag))
 		}
 		seen[flag] = true
 		switch {
@@ -101,21 +92,21 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 		case flag == "--key":
 			if !hasValue {
 				if i+1 == len(args) {
-					return Command{}, Refusef("--key needs a key name")
+					return Command{}, refusal.Errorf("--key needs a key name")
 				}
 				i++
 				value = args[i]
 			}
-			if !config.ValidKeyName(value) {
-				return Command{}, Refusef("invalid key name %s", quote(value))
+			if !keyname.Valid(value) {
+				return Command{}, refusal.Errorf("invalid key name %s", quote(value))
 			}
 			c.Key = value
 		default:
-			return Command{}, Refusef("%s does not take %s", verb, quote(args[i]))
+			return Command{}, refusal.Errorf("%s does not take %s", verb, quote(args[i]))
 		}
 	}
 	if c.Request && c.Armor {
-		return Command{}, Refusef("--armor does not apply to --request: the response always carries an armored signature")
+		return Command{}, refusal.Errorf("--armor does not apply to --request: the response always carries an armored signature")
 	}
 	return c, nil
 }

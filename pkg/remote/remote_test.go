@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"signstar/pkg/refusal"
 )
 
 func TestParse(t *testing.T) {
@@ -50,7 +52,7 @@ func TestParse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Parse(tt.line)
 			if tt.wantErr != "" {
-				if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), tt.wantErr) {
+				if !errors.Is(err, refusal.Err) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Parse(%q) error = %v, want refusal containing %q", tt.line, err, tt.wantErr)
 				}
 				return
@@ -73,7 +75,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line string) {
 		c, err := Parse(line)
 		if err != nil {
-			if !errors.Is(err, ErrRefused) {
+			if !errors.Is(err, refusal.Err) {
 				t.Fatalf("error is not a refusal: %v", err)
 			}
 			msg := err.Error()
