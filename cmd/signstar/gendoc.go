@@ -1,20 +1,20 @@
 package main
 
-// The core of the documentation generator: signstar(1) and the shell
-// completions are written from the kong model of the admin CLI, so they
-// cannot drift from it. The command that writes them to disk is built only
-// with -tags gendoc (gendoc_cmd.go), so the shipped binary has no hidden
-// command; this core is unexported and unreferenced there, and the linker
-// drops it.
+// signstar's own documentation: the tables and examples of signstar(1),
+// which the tests hold against pkg/config, pkg/audit, pkg/remote and the
+// README. The engine that writes the page and the shell completions from
+// the kong model is internal/clidoc; gendoc_cmd.go and gendoc_man.go, built
+// only with -tags gendoc, lay the page out and write the files, so the
+// shipped binary imports no part of it. What is here is data the shipped
+// binary never references: the linker drops it.
 
 import (
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/alecthomas/kong"
+
+	"signstar/pkg/sandbox"
 )
 
 // docParser builds the admin CLI's parser with main's options, so the
@@ -33,124 +33,163 @@ func docVersion() string {
 	return "(devel)"
 }
 
-// manDate is the date on the page's .TH line. Reproducible builds
-// (https://reproducible-builds.org/specs/source-date-epoch/) set
-// SOURCE_DATE_EPOCH; without it the page carries the version, never the
-// time it was generated.
-func manDate(sourceDateEpoch, version string) (string, error) {
-	if sourceDateEpoch == "" {
-		return version, nil
-	}
-	sec, err := strconv.ParseInt(sourceDateEpoch, 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("SOURCE_DATE_EPOCH %q: want seconds since 1970-01-01 UTC", sourceDateEpoch)
-	}
-	return time.Unix(sec, 0).UTC().Format(time.DateOnly), nil
+// term is one entry of a tagged list: a name and what it means.
+type term struct{ name, help string }
+
+// remoteCommands is the login shell's grammar (package remote);
+// TestGenRemoteGrammar has remote.Parse accept each with every flag given.
+var remoteCommands = []term{
+	{"", "The account's default action, remote.default-action: sign standard input with the default key, " +
+		"as 'sign' does (sign, the default), or answer a signing request on standard input, as 'sign --request' does (request). " +
+		"This is what 'ssh ACCOUNT@HOST < FILE > FILE.sig' sends."},
+	{"sign [--key NAME] [--armor]",
+		"Sign standard input with key NAME (default: the default key) and write a binary detached OpenPGP signature, " +
+			"or an ASCII-armored one with --armor."},
+	{"sign --request [--key NAME]",
+		"Read a digest-only signing request (JSON, version 1, as 'signstar request' and Arch Linux Signstar's client send it) " +
+			"from standard input and write the response, which carries an armored signature."},
+	{"cert [--key NAME]", "Print the key's armored OpenPGP certificate."},
+	{"version", "Print the version line, as --version does."},
+	{"help", "Print a summary of these commands."},
 }
 
-// commands lists the application and every command under it, parents
-// before children, in the model's order. Hidden commands are listed too:
-// whatever a user can call is documented and completed.
-func commands(app *kong.Application) []*kong.Node {
-	var out []*kong.Node
-	var walk func(n *kong.Node)
-	walk = func(n *kong.Node) {
-		out = append(out, n)
-		for _, c := range n.Children {
-			if c.Type == kong.CommandNode {
-				walk(c)
-			}
-		}
+// configKeys documents every key of the configuration file
+// (TestGenConfigKeys walks config.Config's toml tags against it). It and
+// exitStatus are functions, not variables: their values need code at
+// init, which the shipped binary would otherwise run and carry.
+func configKeys() []term {
+	return []term{
+		{"token.uri", "The token as an RFC 7512 PKCS#11 URI: token= or serial=, and module-path=. A PIN in the URI is refused."},
+		{"token.module", "The PKCS#11 module (.so), the alternative to uri, with label."},
+		{"token.label", "The token's label, with module."},
+		{"token.pin-file", "File holding the user PIN (required); refused unless its mode is 0600 or stricter."},
+		{"token.lock-file", "Lock file held for the whole token session, so that signstar processes take turns on the token. " +
+			"init sets one where the module needs it (SoftHSM2): /run/signstar/NAME.lock for /etc/signstar/NAME.toml, NAME.lock beside the config elsewhere. " +
+			"Created if missing (mode 0600, owned by its directory's owner); whoever can open it can hold up signing."},
+		{"audit.sink", "Where the audit trail goes: journald (default), file:/absolute/path (JSON lines) or stderr (development only; refused in the login shell). See AUDIT."},
+		{"lockdown.read-write", "Extra absolute paths the PKCS#11 module reads and writes after lockdown."},
+		{"lockdown.read-only", "Extra absolute paths the PKCS#11 module reads after lockdown."},
+		{"lockdown.connect-tcp", "TCP ports a network HSM is reached on after lockdown (Landlock ABI 4 or newer)."},
+		{"lockdown.landlock", "required (default), or best-effort to sign on kernels without Landlock; the downgrade is printed and recorded in SIGNSTAR_WARNING."},
+		{"remote.default-action", "sign (default) or request: what an empty remote command does (see LOGIN SHELL)."},
+		{"remote.idle-timeout", "How long the login shell waits for the next byte of input, as a duration (\"90s\", \"5m\"; 1s to 24h; default 5m). " +
+			"A client that sends nothing for that long gets 'no input for 5m0s: closing', exit status 1, and a failed record."},
+		{"remote.max-duration", "How long one login shell request may take in all, counted from its start, token login included (1s to 24h; default 1h). " +
+			"Past it: 'request took longer than 1h0m0s: closing', exit status 1, and a failed record. The admin CLI has neither limit."},
+		{"keys.NAME.type", "The key type: " + strings.ReplaceAll(keyTypeEnum(), ",", ", ") + "."},
+		{"keys.NAME.id", "The key's CKA_ID on the token, in hex."},
+		{"keys.NAME.cert", "The key's OpenPGP certificate file; it holds the key's creation time."},
+		{"keys.NAME.hash", "sha512 (default) or sha256."},
+		{"keys.NAME.default", "true for the key that sign uses without --key; at most one key. With a single key, that key is the default."},
+		{"keys.NAME.allow", "SSH key fingerprints (SHA256:...) that may use this key over SSH; empty: every authorized key. " +
+			"A key with an allow list is refused to sessions whose key sshd did not expose (ExposeAuthInfo)."},
+		{"keys.NAME.notations", "OpenPGP notations (RFC 4880 section 5.2.3.16) the key adds to every signature it makes, in its hashed area, " +
+			"after signstar's own: [{name = \"build-host@example.org\", value = \"sign1\"}], human-readable = false to clear that flag (default true). " +
+			"A name is tag@domain (a DNS domain), not data-digest@archlinux.org nor a salt notation; a value is 1 to 1024 bytes without control characters; " +
+			"at most 16, each name once; never critical. key list shows them."},
 	}
-	walk(app.Node)
-	return out
 }
 
-// subcommands are n's child commands.
-func subcommands(n *kong.Node) []*kong.Node {
-	var out []*kong.Node
-	for _, c := range n.Children {
-		if c.Type == kong.CommandNode {
-			out = append(out, c)
-		}
-	}
-	return out
+const configExample = `[token]
+module = "/usr/lib/softhsm/libsofthsm2.so"
+label = "signstar"
+pin-file = "/etc/signstar/pin"
+lock-file = "/run/signstar/config.lock"
+
+[keys.repo]                    # written by 'signstar key generate'
+type = "ed25519"
+id = "5d41402abc4b2a765d41402abc4b2a76"
+cert = "certs/repo.asc"
+default = true
+allow = ["SHA256:EaGDxUxRfAkBX/ilGde0OsryzmcJfP8KCLcNqVIj5go"]`
+
+var environment = []term{
+	{"SIGNSTAR_CONFIG", "The configuration file when --config is not given, in the admin CLI and the login shell alike. " +
+		"The shipped sshd drop-in sets it per account with SetEnv, which wins over anything a client sends."},
+	{"SSH_ORIGINAL_COMMAND", "The client's command, set by sshd(8) when a forced command is in force and the client sent one: the login shell's request, " +
+		"unless the forced command pins another (see LOGIN SHELL)."},
+	{"SSH_USER_AUTH", "A file naming the keys that authenticated the session, set by sshd with ExposeAuthInfo yes. " +
+		"Checked against keys.NAME.allow and recorded as SIGNSTAR_SSH_KEY; without it, keys with an allow list are refused."},
+	{"SSH_CONNECTION", "The client's address and port, recorded as SIGNSTAR_CLIENT."},
+	{"USER", "The account, recorded as SIGNSTAR_USER in the login shell."},
+	{"(everything else)", "The login shell keeps SSH_*, USER, LOGNAME, HOME, PATH, SIGNSTAR_CONFIG and the variables the PKCS#11 modules " +
+		"signstar knows read (SoftHSM2, tpm2-pkcs11 and the TSS, pcsc-lite, OpenSC, ykcs11, nethsm-pkcs11), and clears the rest before it reads " +
+		"the config or loads a module: a client's LANG or LC_* never reach them. Set module variables with sshd's SetEnv."},
+	{"SOFTHSM2_CONF", "SoftHSM2's configuration (default " + sandbox.SoftHSMConf + "): signstar reads its token directory there " +
+		"and keeps it reachable after lockdown."},
 }
 
-// cmdPath is n's command words below the application: "key generate", or
-// "" for the application itself.
-func cmdPath(n *kong.Node) []string {
-	var p []string
-	for ; n != nil && n.Type != kong.ApplicationNode; n = n.Parent {
-		p = append(p, n.Name)
+func exitStatus() []term {
+	return []term{
+		{fmt.Sprint(exitOK), "Signed, or the command succeeded."},
+		{fmt.Sprint(exitFailed), "Failed: a missing module or token, a wrong PIN, a missing key, a certificate that does not match, " +
+			"empty input, a read error, an audit record that could not be written, a config, certificate or module that someone other than root " +
+			"could change, an idle or overlong upload, a client that hung up. In the login shell the client sees one line and the request ID; " +
+			"the detail is in the audit record."},
+		{fmt.Sprint(exitRefused), "Usage error, or a refused request: a bad remote command, a key the session may not use, an interactive login."},
 	}
-	slices.Reverse(p)
-	return p
 }
 
-// lineage is n's ancestors and n, the application first.
-func lineage(n *kong.Node) []*kong.Node {
-	var out []*kong.Node
-	for ; n != nil; n = n.Parent {
-		out = append(out, n)
-	}
-	slices.Reverse(out)
-	return out
+var files = []term{
+	{defaultConfig, "The configuration file (see CONFIGURATION). It, certs/, the PKCS#11 module and every directory on their paths must be " +
+		"changeable by root alone (owned by root, not writable by group or others; a sticky directory counts as safe): " +
+		"signstar refuses to start otherwise, and signstar check says so."},
+	{"certs/NAME.asc", "The OpenPGP certificate of key NAME, written by key generate or key adopt beside the configuration file."},
+	{"/etc/signstar/pin", "The token's user PIN (token.pin-file), owned by the signing account, mode 0600 or stricter."},
+	{"/etc/ssh/sshd_config.d/50-signstar.conf", "The sshd drop-in: ForceCommand signstar for the signing account, " +
+		"ExposeAuthInfo yes, SetEnv SIGNSTAR_CONFIG=..., and no pty, forwarding, tunnels or user environment."},
+	{"/etc/signstar/authorized_keys/USER", "The SSH keys that may log in to account USER (the drop-in's AuthorizedKeysFile), " +
+		"root-owned, each with restrict and from=."},
+	{sandbox.SoftHSMConf, "SoftHSM2's configuration, when the token is SoftHSM2 and SOFTHSM2_CONF is not set."},
 }
 
-// inheritedFlags are the flags valid after n's command words: its
-// ancestors' (kong accepts the application's flags anywhere) and its own.
-func inheritedFlags(n *kong.Node) []*kong.Flag {
-	var out []*kong.Flag
-	for _, p := range lineage(n) {
-		out = append(out, p.Flags...)
-	}
-	return out
+var auditFields = []term{
+	{"MESSAGE", "One line for a person reading journalctl."},
+	{"PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed."},
+	{"SYSLOG_IDENTIFIER", "Always signstar."},
+	{"SIGNSTAR_REQUEST_ID", "A 128-bit id; errors shown to the client end with (request ID)."},
+	{"SIGNSTAR_MODE", "cli or ssh."},
+	{"SIGNSTAR_RESULT", "signed; answered (cert, version, help); refused; failed; or undelivered: a second record for a " +
+		"signed request whose signature could not be written to the client."},
+	{"SIGNSTAR_ERROR", "Why, when refused, failed or undelivered."},
+	{"SIGNSTAR_WARNING", "A lockdown downgrade (best-effort Landlock)."},
+	{"SIGNSTAR_MODULE_OUTPUT", "Login shell only: what the PKCS#11 module and its libraries wrote to standard error, kept from the SSH client."},
+	{"SIGNSTAR_USER", "The local account."},
+	{"SIGNSTAR_SSH_KEY", "The SHA256: fingerprint of the SSH key that authenticated the session."},
+	{"SIGNSTAR_CLIENT", "The client's address and port, from SSH_CONNECTION."},
+	{"SIGNSTAR_REQUEST", "The client's command, sanitized; empty for the default action. Login shell only."},
+	{"SIGNSTAR_KEY", "The key's name."},
+	{"SIGNSTAR_KEY_FINGERPRINT", "The key's OpenPGP fingerprint."},
+	{"SIGNSTAR_INPUT_SIZE", "The size of the signed bytes (of the file, for a signing request)."},
+	{"SIGNSTAR_INPUT_SHA256", "The SHA-256 of the signed bytes; absent for a signing request, where signstar sees only a SHA-512 state."},
+	{"SIGNSTAR_INPUT_SHA512", "The SHA-512 of the signed bytes."},
+	{"SIGNSTAR_SIGNATURE_CREATED", "The signature's creation time (RFC 3339)."},
 }
 
-// flagNames are the spellings of f: "-x" if it has a short form, then
-// "--name" and its aliases.
-func flagNames(f *kong.Flag) []string {
-	var names []string
-	if f.Short != 0 {
-		names = append(names, "-"+string(f.Short))
-	}
-	names = append(names, "--"+f.Name)
-	for _, a := range f.Aliases {
-		names = append(names, "--"+a)
-	}
-	return names
+const auditRecipes = `journalctl -t signstar SIGNSTAR_KEY=repo SIGNSTAR_RESULT=signed
+journalctl -t signstar --since -1d \
+    SIGNSTAR_RESULT=failed SIGNSTAR_RESULT=refused
+sum=$(sha256sum < core.db | cut -d' ' -f1)
+journalctl -t signstar -o json SIGNSTAR_INPUT_SHA256=$sum`
+
+var examples = []term{
+	{"Create a configuration for a SoftHSM2 token and generate a key on it:",
+		"signstar init --config ./signstar.toml --pin-file ./pin \\\n" +
+			"    --module /usr/lib/softhsm/libsofthsm2.so --token signstar\n" +
+			"signstar key generate --config ./signstar.toml --name repo \\\n" +
+			"    --uid 'Example Repo Key <repo@example.org>' --expires 2y"},
+	{"List the keys, export a certificate, and check everything a signature will need:",
+		"signstar key list\nsignstar key export --name repo > repo.asc\nsignstar check"},
+	{"Sign locally, and verify:",
+		"signstar sign --key repo < core.db > core.db.sig\n" +
+			"gpgv --keyring <(gpg --dearmor < repo.asc) core.db.sig core.db"},
+	{"Sign through the login shell of account signer on sign.example.org:",
+		"ssh signer@sign.example.org cert > repo.asc\nssh signer@sign.example.org < core.db > core.db.sig\n" +
+			"ssh signer@sign.example.org sign --key repo --armor \\\n" +
+			"    < core.db > core.db.asc"},
+	{"Sign local files through two servers, sending only their SHA-512 state:",
+		"signstar request --host signer@sign1 --host signer@sign2 \\\n" +
+			"    --cert repo.asc *.pkg.tar.zst"},
 }
 
-// valueKind is what a flag's value or a positional argument is, for the
-// completions: "" (a flag that takes no value), "file", "dir", "enum" (with
-// its words) or "any".
-func valueKind(v *kong.Value) (kind string, words []string) {
-	switch {
-	case v.Flag != nil && (v.IsBool() || v.IsCounter()):
-		return "", nil
-	case v.Enum != "":
-		return "enum", v.EnumSlice()
-	case v.Tag.Type == "existingdir":
-		return "dir", nil
-	case v.Tag.Type == "path" || v.Tag.Type == "existingfile" || v.Tag.Type == "filecontent":
-		return "file", nil
-	case v.Flag != nil && (v.Flag.PlaceHolder == "FILE" || v.Flag.PlaceHolder == "PATH"):
-		// --pin-file, --lock-file, --module: paths kong does not check.
-		return "file", nil
-	}
-	return "any", nil
-}
-
-// argName is a positional argument's name in a synopsis: FILE for a
-// repeatable "files".
-func argName(a *kong.Positional) string {
-	if a.Tag.PlaceHolder != "" {
-		return a.Tag.PlaceHolder
-	}
-	name := strings.ToUpper(a.Name)
-	if a.IsCumulative() {
-		name = strings.TrimSuffix(name, "S")
-	}
-	return name
-}
+const seeAlso = `gpgv(1), sqv(1), pacman-key(8), ssh(1), sshd(8), sshd_config(5), journalctl(1), softhsm2.conf(5)`

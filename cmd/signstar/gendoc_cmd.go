@@ -7,7 +7,9 @@ package main
 //	go run -tags gendoc ./cmd/signstar generate shell_completions|manpages [--output DIR]
 //
 // It takes over in init, before main parses anything, so the shipped
-// binary's command line has no trace of it, and main needs no hook.
+// binary's command line has no trace of it, and main needs no hook. With
+// gendoc_man.go it is the only code that calls internal/clidoc, the engine
+// that writes the page and the completions from the kong model.
 
 import (
 	"fmt"
@@ -15,6 +17,8 @@ import (
 	"path/filepath"
 
 	"github.com/alecthomas/kong"
+
+	"signstar/internal/clidoc"
 )
 
 type generateCmd struct {
@@ -72,14 +76,15 @@ func (g *generateCmd) files() ([]genFile, error) {
 	}
 	app := parser.Model
 	if g.What == "shell_completions" {
+		const by = "'just generate shell_completions'"
 		return []genFile{
-			{"signstar.bash", bashCompletion(app)},
-			{"_signstar", zshCompletion(app)},
-			{"signstar.fish", fishCompletion(app)},
+			{"signstar.bash", clidoc.Bash(app, by)},
+			{"_signstar", clidoc.Zsh(app, by)},
+			{"signstar.fish", clidoc.Fish(app, by)},
 		}, nil
 	}
 	version := docVersion()
-	date, err := manDate(os.Getenv("SOURCE_DATE_EPOCH"), version)
+	date, err := clidoc.Date(os.Getenv("SOURCE_DATE_EPOCH"), version)
 	if err != nil {
 		return nil, err
 	}

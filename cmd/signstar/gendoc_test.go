@@ -1,8 +1,10 @@
 package main
 
-// Tests of the documentation generator: the page and the completions are
-// checked against the kong model, pkg/config, pkg/audit and pkg/remote, and
-// run through man, bash, zsh and fish as a user would.
+// Tests of signstar's documentation: signstar(1) and the completions, as
+// 'just generate' writes them, are checked against the kong model,
+// pkg/config, pkg/audit and pkg/remote, and run through man, bash, zsh and
+// fish as a user would. The engine's own tests, on a toy model, are in
+// internal/clidoc.
 
 import (
 	"bufio"
@@ -16,12 +18,14 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 
+	"signstar/internal/clidoc"
+	"signstar/internal/clidoc/clidoctest"
 	"signstar/internal/verifytest"
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
@@ -38,61 +42,88 @@ func docModel(t *testing.T) *kong.Application {
 	return p.Model
 }
 
-// testPage is signstar(1) as 'SOURCE_DATE_EPOCH=0 just generate manpages'
-// writes it.
-func testPage(t *testing.T) string {
+// gendocVersion is the version the generator binary is stamped with.
+const gendocVersion = "gendoc-test"
+
+// gendoc is the generator binary, built once by gendocBinary.
+var gendoc struct {
+	sync.Mutex
+	path string
+}
+
+// gendocBinary builds signstar with the generator command (-tags gendoc),
+// once, beside the binary TestMain built, which it removes.
+func gendocBinary(t *testing.T) string {
 	t.Helper()
-	date, err := manDate("0", docVersion())
+	gendoc.Lock()
+	defer gendoc.Unlock()
+	if gendoc.path != "" {
+		return gendoc.path
+	}
+	out := filepath.Join(filepath.Dir(binary), "signstar-gendoc")
+	build := exec.Command(verifytest.Tool(t, "go"), "build", "-tags", "gendoc", "-ldflags", "-X main.version="+gendocVersion, "-o", out, ".")
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags gendoc: %v\n%s", err, msg)
+	}
+	gendoc.path = out
+	return out
+}
+
+// generate runs 'signstar generate WHAT' as 'SOURCE_DATE_EPOCH=0 just
+// generate WHAT' does, and returns the files it wrote by name.
+func generate(t *testing.T, what string) map[string][]byte {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(gendocBinary(t), "generate", what, "--output", dir)
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("generate %s: %v\n%s", what, err, out)
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, what))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(manPage(docModel(t), date, docVersion()))
-}
-
-// writeFile writes data to dir/name and returns the path.
-func writeFile(t *testing.T, dir, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// plain strips roff escapes from page source, for matching text.
-func plain(roff string) string {
-	roff = regexp.MustCompile(`\\f[BIRP]`).ReplaceAllString(roff, "")
-	return strings.NewReplacer(`\-`, "-", `\&`, "", `\e`, `\`, `\(aq`, "'", `\(ga`, "`", `\(ti`, "~", `\(ha`, "^", `\(dq`, `"`).Replace(roff)
-}
-
-// sections splits page source into its .SH and .SS sections, by title,
-// in plain text.
-func sections(page string) map[string]string {
-	out := map[string]string{}
-	title := ""
-	for _, line := range strings.Split(page, "\n") {
-		if name, ok := strings.CutPrefix(line, ".SH "); ok {
-			title = strings.Trim(name, `"`)
-		} else if name, ok := strings.CutPrefix(line, ".SS "); ok {
-			title = strings.Trim(name, `"`)
+	files := map[string][]byte{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, what, e.Name()))
+		if err != nil {
+			t.Fatal(err)
 		}
-		out[plain(title)] += plain(line) + "\n"
+		files[e.Name()] = data
 	}
-	return out
+	return files
+}
+
+// testPage is signstar(1) as 'SOURCE_DATE_EPOCH=0 just generate manpages'
+// writes it.
+func testPage(t *testing.T) []byte {
+	t.Helper()
+	return generate(t, "manpages")["signstar.1"]
+}
+
+// completion is the completion script for shell, as 'just generate
+// shell_completions' writes it.
+func completion(t *testing.T, name string) []byte {
+	t.Helper()
+	script, ok := generate(t, "shell_completions")[name]
+	if !ok {
+		t.Fatalf("generate shell_completions wrote no %s", name)
+	}
+	return script
 }
 
 func TestGenManCoversModel(t *testing.T) {
 	app := docModel(t)
-	secs := sections(testPage(t))
+	secs := clidoctest.Sections(testPage(t))
 	for _, f := range app.Flags {
-		for _, name := range flagNames(f) {
+		for _, name := range clidoc.FlagNames(f) {
 			if !strings.Contains(secs["OPTIONS"], name) {
 				t.Errorf("global flag %s is not under OPTIONS", name)
 			}
 		}
 	}
-	for _, n := range commands(app)[1:] {
-		title := "signstar " + strings.Join(cmdPath(n), " ")
+	for _, n := range clidoc.Commands(app)[1:] {
+		title := "signstar " + strings.Join(clidoc.Path(n), " ")
 		sec, ok := secs[title]
 		if !ok {
 			t.Errorf("command %q has no section", title)
@@ -107,12 +138,12 @@ func TestGenManCoversModel(t *testing.T) {
 			}
 		}
 		for _, a := range n.Positional {
-			if !strings.Contains(sec, argName(a)) || !strings.Contains(sec, a.Help) {
+			if !strings.Contains(sec, clidoc.ArgName(a)) || !strings.Contains(sec, a.Help) {
 				t.Errorf("section %q lacks argument %s or its help", title, a.Name)
 			}
 		}
-		words := " " + strings.Join(cmdPath(n), " ")
-		if len(subcommands(n)) == 0 && !strings.Contains(secs["SYNOPSIS"], words+" ") && !strings.Contains(secs["SYNOPSIS"], words+"\n") {
+		words := " " + strings.Join(clidoc.Path(n), " ")
+		if len(clidoc.Subcommands(n)) == 0 && !strings.Contains(secs["SYNOPSIS"], words+" ") && !strings.Contains(secs["SYNOPSIS"], words+"\n") {
 			t.Errorf("command %q is not in the SYNOPSIS", title)
 		}
 	}
@@ -160,7 +191,7 @@ func TestGenConfigKeys(t *testing.T) {
 	if !slices.Equal(keys, documented) {
 		t.Errorf("configuration keys:\n config.Config: %v\n documented:    %v", keys, documented)
 	}
-	sec := sections(testPage(t))["CONFIGURATION"]
+	sec := clidoctest.Sections(testPage(t))["CONFIGURATION"]
 	for _, k := range keys {
 		if !strings.Contains(sec, "\n"+k+"\n") {
 			t.Errorf("key %s has no entry under CONFIGURATION", k)
@@ -209,7 +240,7 @@ func auditFieldNames(t *testing.T) []string {
 
 func TestGenManAudit(t *testing.T) {
 	names := auditFieldNames(t)
-	sec := sections(testPage(t))["AUDIT"]
+	sec := clidoctest.Sections(testPage(t))["AUDIT"]
 	for _, name := range names {
 		if !strings.Contains(sec, name) {
 			t.Errorf("audit field %s is not under AUDIT", name)
@@ -232,7 +263,7 @@ func TestGenManAudit(t *testing.T) {
 
 func TestGenManSections(t *testing.T) {
 	app := docModel(t)
-	secs := sections(testPage(t))
+	secs := clidoctest.Sections(testPage(t))
 	want := map[string][]string{
 		"ENVIRONMENT": {"SIGNSTAR_CONFIG", "SSH_ORIGINAL_COMMAND", "SSH_USER_AUTH", "SSH_CONNECTION", "\nUSER\n", "SOFTHSM2_CONF"},
 		"EXIT STATUS": {"\n0\nSigned", "\n1\nFailed", "\n2\nUsage error, or a refused request"},
@@ -242,7 +273,7 @@ func TestGenManSections(t *testing.T) {
 			"cert [--key NAME]", "\nversion\n", "\nhelp\n", "remote.default-action"},
 		"EXAMPLES": {"signstar key generate", "ssh signer@"},
 	}
-	for _, f := range inheritedFlags(app.Node) {
+	for _, f := range clidoc.InheritedFlags(app.Node) {
 		want["ENVIRONMENT"] = append(want["ENVIRONMENT"], f.Envs...)
 	}
 	for sec, texts := range want {
@@ -277,69 +308,66 @@ func TestGenRemoteGrammar(t *testing.T) {
 }
 
 func TestGenManRenders(t *testing.T) {
-	man := verifytest.Tool(t, "man")
-	page := writeFile(t, t.TempDir(), "signstar.1", []byte(testPage(t)))
-	cmd := exec.Command(man, "--warnings", "-E", "UTF-8", "-l", page)
-	cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil || stderr.Len() > 0 {
-		t.Fatalf("man --warnings: %v\n%s", err, stderr.Bytes())
-	}
-	for i, line := range strings.Split(stdout.String(), "\n") {
-		if utf8.RuneCountInString(line) > 80 {
-			t.Errorf("line %d is wider than 80 columns: %q", i+1, line)
-		}
-	}
+	page := testPage(t)
+	rendered := clidoctest.Man(t, page)
 	for _, text := range []string{"SIGNSTAR(1)", "EXIT STATUS", "request --host=DEST... [--cert=FILE]"} {
-		if !strings.Contains(stdout.String(), text) {
+		if !strings.Contains(rendered, text) {
 			t.Errorf("rendered page lacks %q", text)
 		}
 	}
 	// mandb reads the NAME line for whatis(1) and apropos(1).
-	out, err := exec.Command(verifytest.Tool(t, "lexgrog"), page).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), `"signstar - sign artifacts with a key`) {
-		t.Errorf("lexgrog: %v: %s", err, out)
+	if out := clidoctest.Whatis(t, page); !strings.Contains(out, `"signstar - sign artifacts with a key`) {
+		t.Errorf("lexgrog: %s", out)
 	}
 }
 
+// TestGenManReproducible checks the page's .TH line: the date of
+// SOURCE_DATE_EPOCH and the version of --version (clidoc's TestDate tests
+// the date for other epochs).
 func TestGenManReproducible(t *testing.T) {
-	tests := []struct {
-		name, epoch, want string
-	}{
-		{"epoch 0", "0", "1970-01-01"},
-		{"a release", "1767225600", "2026-01-01"},
-		{"unset", "", "v1.2.3"},
+	out, err := exec.Command(gendocBinary(t), "--version").Output()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := manDate(tt.epoch, "v1.2.3")
-			if err != nil || got != tt.want {
-				t.Fatalf("manDate(%q) = %q, %v; want %q", tt.epoch, got, err, tt.want)
-			}
-		})
-	}
-	if _, err := manDate("yesterday", "v1"); err == nil {
-		t.Error("manDate accepted SOURCE_DATE_EPOCH=yesterday")
+	version := strings.Fields(string(out))[1]
+	if version != gendocVersion {
+		t.Errorf("signstar-gendoc --version = %q, want version %s", out, gendocVersion)
 	}
 	page := testPage(t)
-	if want := `.TH SIGNSTAR 1 1970\-01\-01 "signstar ` + docVersion() + `"`; !strings.Contains(page, want) {
+	want := `.TH SIGNSTAR 1 1970\-01\-01 "signstar ` + strings.ReplaceAll(version, "-", `\-`) + `"`
+	if !bytes.Contains(page, []byte(want)) {
 		t.Errorf("page lacks %s", want)
 	}
-	if again := testPage(t); again != page {
+	if again := testPage(t); !bytes.Equal(again, page) {
 		t.Error("two generations differ")
 	}
 }
 
-// gendocBinary builds signstar with the generator command.
-func gendocBinary(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "signstar-gendoc")
-	build := exec.Command(verifytest.Tool(t, "go"), "build", "-tags", "gendoc", "-o", out, ".")
-	if msg, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build -tags gendoc: %v\n%s", err, msg)
+// TestGenNotShipped checks that the shipped binary's package does not
+// import the generator's engine, and that -tags gendoc does.
+func TestGenNotShipped(t *testing.T) {
+	golang := verifytest.Tool(t, "go")
+	tests := []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"shipped", nil, false},
+		{"gendoc", []string{"-tags", "gendoc"}, true},
 	}
-	return out
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(append([]string{"list", "-deps"}, tt.args...), ".")
+			out, err := exec.Command(golang, args...).Output()
+			if err != nil {
+				t.Fatalf("go %s: %v", strings.Join(args, " "), err)
+			}
+			deps := strings.Fields(string(out))
+			if got := slices.Contains(deps, "signstar/internal/clidoc"); got != tt.want {
+				t.Errorf("go %s lists signstar/internal/clidoc: %v, want %v", strings.Join(args, " "), got, tt.want)
+			}
+		})
+	}
 }
 
 // TestGenCommand runs 'generate' as 'just generate' does, and checks the
@@ -413,8 +441,8 @@ func help(t *testing.T, args ...string) string {
 // TestGenHelpMatchesBinary checks that docParser has main's options: the
 // model it documents prints the shipped binary's --help.
 func TestGenHelpMatchesBinary(t *testing.T) {
-	for _, n := range commands(docModel(t)) {
-		args := cmdPath(n)
+	for _, n := range clidoc.Commands(docModel(t)) {
+		args := clidoc.Path(n)
 		t.Run(strings.Join(append([]string{"signstar"}, args...), " "), func(t *testing.T) {
 			out, err := exec.Command(binary, append(args, "--help")...).Output()
 			if err != nil {
@@ -428,13 +456,11 @@ func TestGenHelpMatchesBinary(t *testing.T) {
 }
 
 func TestGenCompletionBash(t *testing.T) {
-	bash := verifytest.Tool(t, "bash")
+	script := completion(t, "signstar.bash")
 	dir := t.TempDir()
-	script := writeFile(t, dir, "signstar.bash", bashCompletion(docModel(t)))
-	if out, err := exec.Command(bash, "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("bash -n: %v\n%s", err, out)
+	if err := os.WriteFile(filepath.Join(dir, "signstar.toml"), nil, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	writeFile(t, dir, "signstar.toml", nil)
 	var types []string
 	for _, kt := range token.KeyTypes() {
 		types = append(types, string(kt))
@@ -459,40 +485,15 @@ func TestGenCompletionBash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bash, "--norc", "--noprofile", "-c",
-				`source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _signstar; printf '%s\n' "${COMPREPLY[@]}"`,
-				"bash", script)
-			cmd.Args = append(cmd.Args, tt.words...)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			if got := lines(out); !slices.Equal(got, tt.want) {
+			if got := clidoctest.Bash(t, script, tt.words...); !slices.Equal(got, tt.want) {
 				t.Errorf("COMPREPLY = %q, want %q", got, tt.want)
 			}
 		})
 	}
 }
 
-// lines are out's non-empty lines, sorted and without duplicates.
-func lines(out []byte) []string {
-	var l []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if line != "" {
-			l = append(l, line)
-		}
-	}
-	slices.Sort(l)
-	return slices.Compact(l)
-}
-
 func TestGenCompletionZsh(t *testing.T) {
-	zsh := verifytest.Tool(t, "zsh")
-	dir := t.TempDir()
-	script := writeFile(t, dir, "_signstar", zshCompletion(docModel(t)))
-	if out, err := exec.Command(zsh, "-n", script).CombinedOutput(); err != nil {
-		t.Fatalf("zsh -n: %v\n%s", err, out)
-	}
+	script := completion(t, "_signstar")
 	tests := []struct {
 		line string
 		want []string
@@ -503,22 +504,9 @@ func TestGenCompletionZsh(t *testing.T) {
 		// --module is not offered after --uri: kong refuses both.
 		{"signstar init --uri x --", []string{"--audit", "--config", "--help", "--lock-file", "--pin-file", "--token", "--version"}},
 	}
-	capture, err := filepath.Abs("testdata/gendoc/complete.zsh")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out")
-			if msg, err := exec.Command(zsh, "-f", capture, dir, tt.line, out).CombinedOutput(); err != nil {
-				t.Fatalf("complete.zsh: %v\n%s", err, msg)
-			}
-			data, err := os.ReadFile(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := slices.DeleteFunc(lines(data), func(s string) bool { return s == "__done__" })
-			if !slices.Equal(got, tt.want) {
+			if got := clidoctest.Zsh(t, "signstar", script, tt.line); !slices.Equal(got, tt.want) {
 				t.Errorf("completions = %q, want %q", got, tt.want)
 			}
 		})
@@ -526,11 +514,7 @@ func TestGenCompletionZsh(t *testing.T) {
 }
 
 func TestGenCompletionFish(t *testing.T) {
-	fish := verifytest.Tool(t, "fish")
-	script := writeFile(t, t.TempDir(), "signstar.fish", fishCompletion(docModel(t)))
-	if out, err := exec.Command(fish, "--no-execute", script).CombinedOutput(); err != nil {
-		t.Fatalf("fish --no-execute: %v\n%s", err, out)
-	}
+	script := completion(t, "signstar.fish")
 	tests := []struct {
 		line string
 		want []string
@@ -542,16 +526,7 @@ func TestGenCompletionFish(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
-			out, err := exec.Command(fish, "--no-config", "-c", `source $argv[1]; complete --do-complete=$argv[2]`, script, tt.line).CombinedOutput()
-			if err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			var got []string
-			for _, line := range lines(out) {
-				word, _, _ := strings.Cut(line, "\t")
-				got = append(got, word)
-			}
-			if !slices.Equal(got, tt.want) {
+			if got := clidoctest.Fish(t, script, tt.line); !slices.Equal(got, tt.want) {
 				t.Errorf("completions = %q, want %q", got, tt.want)
 			}
 		})
