@@ -58,7 +58,7 @@ func policy(cfg *config.Config) (sandbox.Policy, error) {
 	}
 	// The journald sink's socket is connected before lockdown and needs
 	// no path; the file sink's file stays open.
-	if sink, ok := strings.CutPrefix(cfg.Audit.Sink, "file:"); ok {
+	if sink, ok := audit.SinkFile(cfg.Audit.Sink); ok {
 		p.KeepOpen = append(p.KeepOpen, sink)
 	}
 	return p, nil

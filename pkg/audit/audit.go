@@ -38,7 +38,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"signstar/pkg/config"
 	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 )
@@ -138,13 +137,6 @@ type Sink interface {
 // stderr goes back to the SSH client.
 var ErrStderrInLoginShell = errors.New("audit sink stderr is not allowed in the login shell: stderr goes to the SSH client")
 
-// ParseSink checks a sink spec: "journald" (or ""), "file:PATH" with an
-// absolute PATH, or "stderr".
-func ParseSink(spec string) error {
-	_, _, err := parseSink(spec)
-	return err
-}
-
 // Open acquires the sink spec names (see ParseSink): the journald socket is
 // created and connected, the file opened, here and not in Write. loginShell
 // refuses the stderr sink with [ErrStderrInLoginShell].
@@ -172,9 +164,6 @@ func Open(spec string, loginShell bool) (Sink, error) {
 	}
 	return newStderr(), nil
 }
-
-// parseSink reads spec with the one grammar for it, config.ParseSink.
-func parseSink(spec string) (kind, path string, err error) { return config.ParseSink(spec) }
 
 // Bounds on field values, in bytes before the "..." that marks a cut. With
 // every value bounded an entry stays under 8 KiB, far below a datagram's

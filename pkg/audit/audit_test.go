@@ -266,17 +266,18 @@ func TestParseSink(t *testing.T) {
 	tests := []struct {
 		spec     string
 		wantKind string // "" for an error
+		wantFile string // SinkFile's answer
 	}{
-		{"", "journald"},
-		{"journald", "journald"},
-		{"stderr", "stderr"},
-		{"file:/var/log/signstar/audit.jsonl", "file"},
-		{"file:", ""},
-		{"file:audit.jsonl", ""},
-		{"file:/var/log/../tmp/a", ""},
-		{"file:/var/log/", ""},
-		{"syslog", ""},
-		{"Journald", ""},
+		{"", "journald", ""},
+		{"journald", "journald", ""},
+		{"stderr", "stderr", ""},
+		{"file:/var/log/signstar/audit.jsonl", "file", "/var/log/signstar/audit.jsonl"},
+		{"file:", "", ""},
+		{"file:audit.jsonl", "", ""},
+		{"file:/var/log/../tmp/a", "", ""},
+		{"file:/var/log/", "", ""},
+		{"syslog", "", ""},
+		{"Journald", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
@@ -286,6 +287,9 @@ func TestParseSink(t *testing.T) {
 			}
 			if (ParseSink(tt.spec) == nil) != (tt.wantKind != "") {
 				t.Fatalf("ParseSink(%q) disagrees with parseSink", tt.spec)
+			}
+			if path, ok := SinkFile(tt.spec); path != tt.wantFile || ok != (tt.wantFile != "") {
+				t.Fatalf("SinkFile(%q) = %q, %v; want %q", tt.spec, path, ok, tt.wantFile)
 			}
 		})
 	}

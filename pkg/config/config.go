@@ -21,6 +21,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 	"github.com/stefanberger/go-pkcs11uri"
 
+	"signstar/pkg/audit"
 	"signstar/pkg/keyname"
 )
 
@@ -59,7 +60,7 @@ type Token struct {
 type Audit struct {
 	// Sink is "journald" (the default), "file:/absolute/path" (JSON lines,
 	// for hosts without systemd) or "stderr" (local development only; the
-	// login shell refuses it). Package audit checks it fully when opening.
+	// login shell refuses it). Package audit holds the grammar (ParseSink).
 	Sink string `toml:"sink,omitempty"`
 }
 
@@ -196,7 +197,7 @@ func (c *Config) validate() error {
 	if c.Token.PINFile == "" {
 		return errors.New("token: pin-file is required")
 	}
-	if _, _, err := ParseSink(c.Audit.Sink); err != nil {
+	if err := audit.ParseSink(c.Audit.Sink); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	switch c.Lockdown.Landlock {
