@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"signstar/internal/filesys"
 )
 
 // repairWarning is added to the first record a file sink writes after it
@@ -52,7 +54,7 @@ func openFile(path string) (Sink, error) {
 	}
 	// The file may be new: make its directory entry durable too, now,
 	// since Write can open nothing.
-	if err := syncDir(filepath.Dir(path)); err != nil {
+	if err := filesys.SyncDir(filepath.Dir(path)); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("open audit sink %s: %w", path, err)
 	}
@@ -157,15 +159,6 @@ func lastByte(fd int, path string) (last byte, empty bool, err error) {
 		return 0, false, fmt.Errorf("read its last byte: %w", err)
 	}
 	return b[0], false, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Write appends r as one line with one write(2) and fsync(2)s it, or leaves

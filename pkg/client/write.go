@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+
+	"signstar/internal/filesys"
 )
 
 // writeAtomic replaces path with data so that a reader, or a crash, sees
@@ -38,7 +40,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", show(path), err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := filesys.SyncDir(dir); err != nil {
 		return fmt.Errorf("write %s: sync directory: %w", show(path), err)
 	}
 	return nil
@@ -61,13 +63,4 @@ func createTemp(dir, base string) (*os.File, error) {
 		}
 	}
 	return nil, errors.New("cannot create a temporary file")
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

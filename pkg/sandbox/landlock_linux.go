@@ -5,11 +5,12 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
+
+	"signstar/internal/filesys"
 )
 
 // Landlock ABI versions signstar relies on.
@@ -94,19 +95,10 @@ func rules(p Policy) ([]landlock.Rule, error) {
 func pathRule(path string, dirs, files func(...string) landlock.FSRule) (landlock.Rule, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("allow access to %s: %v", path, pathErr(err))
+		return nil, fmt.Errorf("allow access to %s: %v", path, filesys.WithoutPath(err))
 	}
 	if fi.IsDir() {
 		return dirs(path), nil
 	}
 	return files(path), nil
-}
-
-// pathErr drops the operation and path that *fs.PathError repeats.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"signstar/internal/filesys"
 )
 
 // lockFile opens path (see openLockFile) and blocks until it holds an
@@ -64,7 +66,7 @@ func openLockFile(path string) (*os.File, error) {
 		return nil, fmt.Errorf("open lock file %q: a symbolic link; name the file itself", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open lock file %q: %v", path, pathErr(err))
+		return nil, fmt.Errorf("open lock file %q: %v", path, filesys.WithoutPath(err))
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/miekg/pkcs11"
+
+	"signstar/internal/filesys"
 )
 
 // moduleMu orders module initialization and finalization within the
@@ -32,7 +34,7 @@ func checkModule(path string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return errorf(ErrModule, "load PKCS#11 module %q: no such file", path)
 	case err != nil:
-		return errorf(ErrModule, "load PKCS#11 module %q: %v", path, pathErr(err))
+		return errorf(ErrModule, "load PKCS#11 module %q: %v", path, filesys.WithoutPath(err))
 	case !fi.Mode().IsRegular():
 		return errorf(ErrModule, "load PKCS#11 module %q: not a regular file", path)
 	}
@@ -72,15 +74,5 @@ func (m *module) close() error {
 		}
 	}
 	m.Destroy()
-	return err
-}
-
-// pathErr drops the operation and path that *fs.PathError repeats, since
-// our messages already say both.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
 	return err
 }

@@ -43,6 +43,8 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 	"github.com/miekg/pkcs11"
+
+	"signstar/internal/filesys"
 )
 
 // Options say which token to open and how.
@@ -307,7 +309,7 @@ func (t *Token) unlock() error {
 	}
 	// Closing the only descriptor of the open file releases the flock.
 	if err := t.lock.Close(); err != nil {
-		return fmt.Errorf("unlock %q: %v", t.lock.Name(), pathErr(err))
+		return fmt.Errorf("unlock %q: %v", t.lock.Name(), filesys.WithoutPath(err))
 	}
 	return nil
 }
