@@ -69,7 +69,7 @@ func load(b *testing.B, path string) *config.Config {
 func BenchmarkTokenSign(b *testing.B) {
 	cfg := newConfig(b)
 	data := bytes.Repeat([]byte{0x5a}, 1024)
-	opts := pgp.Options{Time: time.Now()}
+	opts := keyring.SignOptions{Options: pgp.Options{Time: time.Now()}}
 	for _, t := range keyTypes {
 		name := string(t)
 		b.Run(name+"/sign", func(b *testing.B) {
@@ -77,7 +77,7 @@ func BenchmarkTokenSign(b *testing.B) {
 			defer kr.Close()
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := k.Signer.Sign(io.Discard, bytes.NewReader(data), opts); err != nil {
+				if _, err := k.Sign(io.Discard, bytes.NewReader(data), opts); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -86,7 +86,7 @@ func BenchmarkTokenSign(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				kr, k := open(b, cfg, name)
-				if _, err := k.Signer.Sign(io.Discard, bytes.NewReader(data), opts); err != nil {
+				if _, err := k.Sign(io.Discard, bytes.NewReader(data), opts); err != nil {
 					b.Fatal(err)
 				}
 				if err := kr.Close(); err != nil {

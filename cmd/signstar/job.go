@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -140,13 +141,9 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 		return nil, err
 	}
 	defer kr.Close()
-	// Other signers may use the token while this one waits for its input.
-	if err := kr.ReleaseLock(); err != nil {
-		return nil, err
-	}
 	created := time.Now().UTC().Truncate(time.Second)
 	var sig bytes.Buffer
-	d, err := k.Signer.Sign(&sig, j.stdin(), pgp.Options{Armor: armor, Time: created, BeforeSign: beforeSign(kr), Notations: keyNotations(j.cfg, k.Name)})
+	d, err := k.Sign(&sig, j.stdin(), signOptions(pgp.Options{Armor: armor, Time: created, Notations: keyNotations(j.cfg, k.Name)}))
 	if errors.Is(err, pgp.ErrEmptyInput) {
 		return nil, fmt.Errorf("sign: %w (pipe the file to standard input)", err)
 	}
@@ -161,16 +158,12 @@ func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
 	return sig.Bytes(), nil
 }
 
-// beforeSign runs once the input is read and before the token signs:
-// the client must still be there to receive the signature (an upload cut
-// off mid-way ends like a complete one), and the token lock is taken back.
-func beforeSign(kr *keyring.Keyring) func() error {
-	return func() error {
-		if err := checkClient(); err != nil {
-			return err
-		}
-		return kr.ReacquireLock()
-	}
+// signOptions adds to o the check made once the input is read and before
+// the token signs: the client must still be there to receive the
+// signature (an upload cut off mid-way ends like a complete one). Package
+// keyring lets other signers use the token while the input streams in.
+func signOptions(o pgp.Options) keyring.SignOptions {
+	return keyring.SignOptions{Options: o, Ready: checkClient}
 }
 
 // signRequest answers a digest-only signing request (package request) on
@@ -182,43 +175,55 @@ func (j *job) signRequest(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer kr.Close()
-	if !k.Signer.SignsHashes() {
+	if !k.SignsHashes() {
 		return nil, refusal.Errorf("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
 	}
-	if err := kr.ReleaseLock(); err != nil {
-		return nil, err
-	}
-	req, err := request.Read(j.stdin())
-	if limit, ok := inputLimit(err); ok {
-		return nil, limit
-	}
-	if errors.Is(err, request.ErrInvalid) {
-		return nil, refusal.Errorf("%v", err)
+	created := time.Now().UTC().Truncate(time.Second)
+	var req signingRequest
+	sig, err := k.SignHash(j.stdin(), req.read, signOptions(pgp.Options{Armor: true, Time: created, Notations: keyNotations(j.cfg, k.Name)}))
+	if err != nil && req.digest != nil {
+		return nil, fmt.Errorf("sign request with key %q: %w", k.Name, err)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read signing request: %w", err)
+		return nil, err
+	}
+	j.rec.InputSize, j.rec.InputSHA512, j.rec.SignatureCreated = int64(req.size), req.digest, created
+	return request.Response(sig)
+}
+
+// signingRequest is what a digest-only signing request says of the file it
+// stands for, once read.
+type signingRequest struct {
+	digest []byte // the file's SHA-512; nil until the request is read
+	size   uint64
+}
+
+// read reads the request on r and returns the hash state to sign; it is
+// signRequest's [keyring.Key.SignHash] read function. What the client got
+// wrong is refused.
+func (s *signingRequest) read(r io.Reader) (keyring.HashedInput, error) {
+	req, err := request.Read(r)
+	if limit, ok := inputLimit(err); ok {
+		return keyring.HashedInput{}, limit
+	}
+	if errors.Is(err, request.ErrInvalid) {
+		return keyring.HashedInput{}, refusal.Errorf("%v", err)
+	}
+	if err != nil {
+		return keyring.HashedInput{}, fmt.Errorf("read signing request: %w", err)
 	}
 	h, err := req.Hash()
 	if err != nil {
-		return nil, refusal.Errorf("%v", err)
+		return keyring.HashedInput{}, refusal.Errorf("%v", err)
 	}
 	digest, err := req.FileDigest()
 	if err != nil {
-		return nil, refusal.Errorf("%v", err)
+		return keyring.HashedInput{}, refusal.Errorf("%v", err)
 	}
 	size, err := req.Size()
 	if err != nil || size > 1<<62 {
-		return nil, refusal.Errorf("signing request: implausible input size")
+		return keyring.HashedInput{}, refusal.Errorf("signing request: implausible input size")
 	}
-	if err := beforeSign(kr)(); err != nil {
-		return nil, err
-	}
-	created := time.Now().UTC().Truncate(time.Second)
-	sig, err := k.Signer.SignHash(h, pgp.Options{Armor: true, Time: created,
-		Notations: append([]*packet.Notation{request.DigestNotation(digest)}, keyNotations(j.cfg, k.Name)...)})
-	if err != nil {
-		return nil, fmt.Errorf("sign request with key %q: %w", k.Name, err)
-	}
-	j.rec.InputSize, j.rec.InputSHA512, j.rec.SignatureCreated = int64(size), digest, created
-	return request.Response(sig)
+	s.digest, s.size = digest, size
+	return keyring.HashedInput{Hash: h, Notations: []*packet.Notation{request.DigestNotation(digest)}}, nil
 }

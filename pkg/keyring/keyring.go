@@ -1,6 +1,12 @@
 // Package keyring opens the keys a configuration names: the private half on
 // the PKCS#11 token, the public half as an OpenPGP certificate on disk. It
 // refuses a key whose two halves disagree.
+//
+// It also owns the token lock rule (see sign.go): a [Keyring] holds the
+// token's lock file from [Open] to [Keyring.Close], except while
+// [Key.Sign] or [Key.SignHash] reads its input, and no key can reach the
+// token before the lock is back. A Keyring and its keys are for one
+// goroutine at a time, as the lock is the process's.
 package keyring
 
 import (
@@ -25,11 +31,14 @@ type Keyring struct {
 	tok *token.Token
 }
 
-// Key is one usable signing key.
+// Key is one usable signing key. It signs through [Key.Sign] and
+// [Key.SignHash], which apply the token lock rule.
 type Key struct {
-	Name   string
-	Cert   *pgp.Certificate
-	Signer *pgp.Signer
+	Name string
+	Cert *pgp.Certificate
+
+	signer *pgp.Signer // signs through guard
+	guard  *guard
 }
 
 // Open reads the PIN and logs in to the token the config names.
@@ -78,11 +87,22 @@ func (k *Keyring) Key(name string) (*Key, error) {
 		return nil, fmt.Errorf("key %q: %w", name, err)
 	}
 	h, _ := kc.HashFunc() // validated by config.Parse
-	s, err := pgp.NewSigner(cert, priv, h)
+	key, err := newKey(name, cert, priv, h, k.tok)
 	if err != nil {
 		return nil, fmt.Errorf("key %q: certificate %s does not match the token: %w; restore the certificate 'signstar key generate' wrote for this key", name, k.cfg.Resolve(kc.Cert), err)
 	}
-	return &Key{Name: name, Cert: cert, Signer: s}, nil
+	return key, nil
+}
+
+// newKey puts priv, a key on the token whose lock is lock, behind its
+// guard.
+func newKey(name string, cert *pgp.Certificate, priv crypto.Signer, h crypto.Hash, lock locker) (*Key, error) {
+	g := &guard{key: priv, lock: lock}
+	s, err := pgp.NewSigner(cert, g.signer(), h)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{Name: name, Cert: cert, signer: s, guard: g}, nil
 }
 
 // LoadCert reads a key's certificate file.
@@ -200,13 +220,6 @@ func writeCert(path string, cert *pgp.Certificate) error {
 	}
 	return nil
 }
-
-// ReleaseLock lets other signers use the token while this one reads its
-// input (see [token.Token.ReleaseLock]).
-func (k *Keyring) ReleaseLock() error { return k.tok.ReleaseLock() }
-
-// ReacquireLock takes the token lock back before signing.
-func (k *Keyring) ReacquireLock() error { return k.tok.ReacquireLock() }
 
 // KeyTypes are the key types the token can generate and sign with.
 func (k *Keyring) KeyTypes() ([]token.KeyType, error) { return k.tok.KeyTypes() }

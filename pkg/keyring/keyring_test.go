@@ -103,7 +103,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sig bytes.Buffer
-	if _, err := k.Signer.Sign(&sig, bytes.NewReader(input), pgp.Options{Time: signed}); err != nil {
+	if _, err := k.Sign(&sig, bytes.NewReader(input), SignOptions{Options: pgp.Options{Time: signed}}); err != nil {
 		t.Fatal(err)
 	}
 	compareGolden(t, "cert.asc", certBuf.Bytes())

@@ -114,25 +114,38 @@ func TestMessageSignerRefusesAndWritesNothing(t *testing.T) {
 	}
 }
 
-// TestMessageSignerBeforeSign: the token reads the input as it streams, so
-// a caller that let go of the token takes it back before the first read.
-func TestMessageSignerBeforeSign(t *testing.T) {
+// TestMessageSignerReadsFirst: the token reads the input as it streams, so
+// Sign reads nothing before it calls SignMessage; package keyring takes
+// the token lock back there.
+func TestMessageSignerReadsFirst(t *testing.T) {
 	msg, _ := newMessageKey(t)
-	_, s := newTestSigner(t, msg, crypto.SHA512)
-	var before, readFirst bool
+	key := &enteredKey{messageKey: msg}
+	_, s := newTestSigner(t, key, crypto.SHA512)
+	key.entered = false // certifying signed already
+	var readFirst bool
 	r := readFunc(func(p []byte) (int, error) {
-		if !before {
+		if !key.entered {
 			readFirst = true
 		}
 		return strings.NewReader("x").Read(p[:1])
 	})
-	o := Options{BeforeSign: func() error { before = true; return nil }}
-	if _, err := s.Sign(io.Discard, io.LimitReader(r, 5), o); err != nil {
+	if _, err := s.Sign(io.Discard, io.LimitReader(r, 5), Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if readFirst {
-		t.Error("input was read before BeforeSign ran")
+		t.Error("input was read before SignMessage was called")
 	}
+}
+
+// enteredKey is a messageKey that notes when SignMessage is called.
+type enteredKey struct {
+	messageKey
+	entered bool
+}
+
+func (k *enteredKey) SignMessage(r io.Reader, h crypto.Hash) ([]byte, error) {
+	k.entered = true
+	return k.messageKey.SignMessage(r, h)
 }
 
 type readFunc func([]byte) (int, error)

@@ -30,10 +30,6 @@ type Options struct {
 	Time time.Time
 	// Notations are added to the hashed area (RFC 4880 section 5.2.3.16).
 	Notations []*packet.Notation
-	// BeforeSign, if set, runs once Sign has read all its input and before
-	// the key signs: a caller that let go of the token while the input
-	// streamed in takes it back here.
-	BeforeSign func() error
 }
 
 // Digest describes the signed input, hashed in the same pass as the
@@ -74,6 +70,7 @@ type MessageSigner interface {
 	crypto.Signer
 	// SignMessage reads r to its end and returns the PKCS#1 v1.5
 	// signature of its h hash. It returns the first error r returns.
+	// [Signer.Sign] reads none of its input before it calls SignMessage.
 	SignMessage(r io.Reader, h crypto.Hash) ([]byte, error)
 }
 
@@ -106,24 +103,15 @@ func (s *Signer) signDigest(r io.Reader, o Options) (Digest, []byte, error) {
 	if err != nil {
 		return Digest{}, nil, err
 	}
-	if o.BeforeSign != nil {
-		if err := o.BeforeSign(); err != nil {
-			return Digest{}, nil, err
-		}
-	}
 	out, err := s.signState(state, o)
 	return d, out, err
 }
 
 // signMessage streams r through the token, which hashes it itself, and
-// through SHA-256 and SHA-512 here. BeforeSign runs first: the token is
-// busy while the input streams.
+// through SHA-256 and SHA-512 here. Nothing reads r before ms.SignMessage
+// does: a caller that let go of the token while it waited takes it back
+// there (see package keyring).
 func (s *Signer) signMessage(ms MessageSigner, r io.Reader, o Options) (Digest, []byte, error) {
-	if o.BeforeSign != nil {
-		if err := o.BeforeSign(); err != nil {
-			return Digest{}, nil, err
-		}
-	}
 	u, err := s.unsigned(o)
 	if err != nil {
 		return Digest{}, nil, fmt.Errorf("sign: %w", err)

@@ -1,0 +1,196 @@
+package keyring
+
+// The token lock rule, in one place. A Keyring holds the token's lock
+// file (token.lock-file) from Open to Close, except while one of its keys
+// waits for input: a slow client must not stop every other signer for as
+// long as its upload takes, so Sign and SignHash let the lock go before
+// they read and take it back before the token signs. The second half is
+// not left to the signing code: the token key sits behind a guard that
+// pgp must go through to sign, and the guard takes the lock back first.
+// A new signing path (a new format, a batch) therefore cannot reach the
+// token without the lock; at worst it forgets to release it and holds the
+// lock while it reads.
+
+import (
+	"crypto"
+	"fmt"
+	"hash"
+	"io"
+	"slices"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"signstar/pkg/pgp"
+)
+
+// SignOptions tune one signature (see [pgp.Options]) and say what to check
+// before the token signs.
+type SignOptions struct {
+	pgp.Options
+
+	// Ready, if set, runs once the input is read, before the lock is taken
+	// back and the token signs: the login shell checks there that its
+	// client is still there to receive the signature. An error stops the
+	// signature and is returned as it is. For a key whose token hashes
+	// the input itself ([pgp.MessageSigner]) the token reads the input,
+	// so Ready runs before the input is read.
+	Ready func() error
+}
+
+// HashedInput is a digest-only input as the caller's read function found
+// it (see [Key.SignHash]).
+type HashedInput struct {
+	// Hash has absorbed the signed data. It must be of the key's hash
+	// type (see [pgp.Signer.SignHash]).
+	Hash hash.Hash
+	// Notations describe the signed data (RFC 4880 section 5.2.3.16);
+	// they come before [pgp.Options] Notations in the signature.
+	Notations []*packet.Notation
+}
+
+// Sign signs what r holds, as [pgp.Signer.Sign] does: it writes the
+// signature to w and says what it signed. Other processes may use the
+// token while r streams in (see the package doc); the token signs only
+// once the lock is back. Sign returns with the lock held, whatever
+// happened.
+func (k *Key) Sign(w io.Writer, r io.Reader, o SignOptions) (pgp.Digest, error) {
+	if err := k.guard.release(o.Ready); err != nil {
+		return pgp.Digest{}, err
+	}
+	d, err := k.signer.Sign(w, r, o.Options)
+	return d, k.guard.end(err)
+}
+
+// SignHash signs a digest-only input: read reads it from r and returns
+// the hash to sign, as [pgp.Signer.SignHash] does. Other processes may use
+// the token while read runs, whose error is returned as it is; the token
+// signs only once the lock is back. SignHash returns with the lock held,
+// whatever happened. A key that cannot sign hashes (see
+// [Key.SignsHashes]) is refused with [pgp.ErrNeedsMessage] before r is
+// read.
+func (k *Key) SignHash(r io.Reader, read func(io.Reader) (HashedInput, error), o SignOptions) ([]byte, error) {
+	if !k.SignsHashes() {
+		return nil, fmt.Errorf("sign hash: %w", pgp.ErrNeedsMessage)
+	}
+	if err := k.guard.release(o.Ready); err != nil {
+		return nil, err
+	}
+	in, err := read(r)
+	if err != nil {
+		return nil, k.guard.end(err)
+	}
+	o.Notations = slices.Concat(in.Notations, o.Notations)
+	sig, err := k.signer.SignHash(in.Hash, o.Options)
+	return sig, k.guard.end(err)
+}
+
+// SignsHashes reports whether [Key.SignHash] can work: false for a key
+// whose token hashes the whole input itself (RSA on tpm2-pkcs11).
+func (k *Key) SignsHashes() bool { return k.signer.SignsHashes() }
+
+// locker is the token's lock file: [token.Token] implements it (without a
+// lock file, both methods do nothing). Tests watch it through a fake.
+type locker interface {
+	ReleaseLock() error
+	ReacquireLock() error
+}
+
+// guard stands between pgp and the token key of one [Key]. Between
+// release and end, the first use of the key first runs the caller's Ready
+// and takes the lock back. A Key signs one thing at a time, so this state
+// needs no mutex.
+type guard struct {
+	key  crypto.Signer
+	lock locker
+
+	released bool         // the lock was let go and is not back yet
+	ready    func() error // the caller's check, run once before the lock is taken back
+	err      error        // what ready or the lock returned, returned as it is
+}
+
+// signer is the key pgp signs with: g, and a [pgp.MessageSigner] if the
+// token key is one, since pgp tells the two kinds apart by their type.
+func (g *guard) signer() crypto.Signer {
+	if ms, ok := g.key.(pgp.MessageSigner); ok {
+		return messageGuard{g, ms}
+	}
+	return g
+}
+
+// release lets the lock go before the input is read.
+func (g *guard) release(ready func() error) error {
+	if err := g.lock.ReleaseLock(); err != nil {
+		return err
+	}
+	g.released, g.ready, g.err = true, ready, nil
+	return nil
+}
+
+// take runs ready and takes the lock back, once per release; the token
+// may be used if it returns nil.
+func (g *guard) take() error {
+	if g.err != nil || !g.released {
+		return g.err
+	}
+	if g.ready != nil {
+		if g.err = g.ready(); g.err != nil {
+			return g.err
+		}
+	}
+	if g.err = g.lock.ReacquireLock(); g.err != nil {
+		return g.err
+	}
+	g.released = false
+	return nil
+}
+
+// end takes the lock back if the token was never reached (the input or
+// Ready failed) and returns err, or Ready's or the lock's own error as it
+// is rather than as pgp wrapped it.
+func (g *guard) end(err error) error {
+	if g.err != nil {
+		err = g.err
+	}
+	g.ready, g.err = nil, nil
+	if !g.released {
+		return err
+	}
+	lerr := g.lock.ReacquireLock()
+	if lerr == nil {
+		g.released = false
+	}
+	switch {
+	case err == nil:
+		// pgp cannot sign without the key, and the key takes the lock.
+		return fmt.Errorf("BUG: a signature was made without the token lock")
+	case lerr != nil:
+		return fmt.Errorf("%w (and %v)", err, lerr)
+	}
+	return err
+}
+
+// Public returns the token key's public key, which the token signers keep
+// in memory: it needs no lock.
+func (g *guard) Public() crypto.PublicKey { return g.key.Public() }
+
+// Sign has the token sign digest once the lock is back.
+func (g *guard) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if err := g.take(); err != nil {
+		return nil, err
+	}
+	return g.key.Sign(rand, digest, opts)
+}
+
+// messageGuard is the guard of a key whose token hashes the input itself
+// and so reads it: the lock is back before the first byte is read.
+type messageGuard struct {
+	*guard
+	ms pgp.MessageSigner
+}
+
+func (g messageGuard) SignMessage(r io.Reader, h crypto.Hash) ([]byte, error) {
+	if err := g.take(); err != nil {
+		return nil, err
+	}
+	return g.ms.SignMessage(r, h)
+}
