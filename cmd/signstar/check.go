@@ -67,7 +67,7 @@ func (c *checkCmd) Run(g *cli) error {
 	if err == nil {
 		defer kr.Close()
 		types, err := kr.KeyTypes()
-		report("types", err, "the token can generate "+joinTypes(types, ", "))
+		report("types", err, "the token can generate "+token.JoinKeyTypes(types, ", "))
 		failed += checkKeys(cfg, kr, report)
 	}
 	report("lockdown", perr, describePolicy(p))

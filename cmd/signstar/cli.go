@@ -8,7 +8,6 @@ import (
 	"os/signal"
 	"os/user"
 	"strconv"
-	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -309,12 +308,4 @@ func openKeyring(g *cli) (*keyring.Keyring, *config.Config, error) {
 	return kr, cfg, nil
 }
 
-func keyTypeEnum() string { return joinTypes(token.KeyTypes(), ",") }
-
-func joinTypes(types []token.KeyType, sep string) string {
-	names := make([]string, len(types))
-	for i, t := range types {
-		names[i] = string(t)
-	}
-	return strings.Join(names, sep)
-}
+func keyTypeEnum() string { return token.JoinKeyTypes(token.KeyTypes(), ",") }

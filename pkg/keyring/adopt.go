@@ -115,7 +115,7 @@ func Adoptable(info token.KeyInfo) (warnings []string, err error) {
 			"which signstar does not do; on a YubiKey that is PIV slot 9c's default PIN policy: " +
 			"use slot 9a, or make the key with 'ykman piv keys generate --pin-policy ONCE'")
 	case info.Type == "":
-		return nil, fmt.Errorf("the key is %s; signstar signs with %s", info.Algorithm, supported())
+		return nil, fmt.Errorf("the key is %s; signstar signs with %s", info.Algorithm, token.JoinKeyTypes(token.KeyTypes(), ", "))
 	}
 	if uses := otherUses(info); len(uses) > 0 {
 		warnings = append(warnings, fmt.Sprintf("the token also lets it %s; signstar only signs with it, "+
@@ -147,12 +147,4 @@ func otherUses(info token.KeyInfo) []string {
 		}
 	}
 	return uses
-}
-
-func supported() string {
-	var names []string
-	for _, t := range token.KeyTypes() {
-		names = append(names, string(t))
-	}
-	return strings.Join(names, ", ")
 }

@@ -3,7 +3,7 @@ package token
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 
 	"github.com/miekg/pkcs11"
 )
@@ -115,15 +115,11 @@ func (t *Token) checkKeyType(typ KeyType) error {
 	if err != nil {
 		return err
 	}
-	names := make([]string, 0, len(types))
-	for _, k := range types {
-		if k == typ {
-			return nil
-		}
-		names = append(names, string(k))
+	if slices.Contains(types, typ) {
+		return nil
 	}
-	if len(names) == 0 {
+	if len(types) == 0 {
 		return errorf(ErrKeyType, "the token supports none of signstar's key types")
 	}
-	return errorf(ErrKeyType, "the token supports only %s", strings.Join(names, ", "))
+	return errorf(ErrKeyType, "the token supports only %s", JoinKeyTypes(types, ", "))
 }

@@ -26,12 +26,20 @@ func KeyTypes() []KeyType {
 // ParseKeyType returns the key type named s. Names are case-sensitive, as
 // they appear in configuration files and on the command line.
 func ParseKeyType(s string) (KeyType, error) {
-	names := make([]string, 0, len(KeyTypes()))
 	for _, k := range KeyTypes() {
 		if string(k) == s {
 			return k, nil
 		}
-		names = append(names, string(k))
 	}
-	return "", fmt.Errorf("unknown key type %q (valid: %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown key type %q (valid: %s)", s, JoinKeyTypes(KeyTypes(), ", "))
+}
+
+// JoinKeyTypes names types in order, separated by sep: "ed25519, p256"
+// for a message, "ed25519,p256" for a command-line enum.
+func JoinKeyTypes(types []KeyType, sep string) string {
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, sep)
 }
