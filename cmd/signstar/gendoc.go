@@ -14,7 +14,7 @@ import (
 
 	"github.com/alecthomas/kong"
 
-	"signstar/pkg/sandbox"
+	"signstar/pkg/modules"
 )
 
 // docParser builds the admin CLI's parser with main's options, so the
@@ -115,7 +115,7 @@ var environment = []term{
 	{"(everything else)", "The login shell keeps SSH_*, USER, LOGNAME, HOME, PATH, SIGNSTAR_CONFIG and the variables the PKCS#11 modules " +
 		"signstar knows read (SoftHSM2, tpm2-pkcs11 and the TSS, pcsc-lite, OpenSC, ykcs11, nethsm-pkcs11), and clears the rest before it reads " +
 		"the config or loads a module: a client's LANG or LC_* never reach them. Set module variables with sshd's SetEnv."},
-	{"SOFTHSM2_CONF", "SoftHSM2's configuration (default " + sandbox.SoftHSMConf + "): signstar reads its token directory there " +
+	{"SOFTHSM2_CONF", "SoftHSM2's configuration (default " + modules.SoftHSMConf + "): signstar reads its token directory there " +
 		"and keeps it reachable after lockdown."},
 }
 
@@ -140,7 +140,7 @@ var files = []term{
 		"ExposeAuthInfo yes, SetEnv SIGNSTAR_CONFIG=..., and no pty, forwarding, tunnels or user environment."},
 	{"/etc/signstar/authorized_keys/USER", "The SSH keys that may log in to account USER (the drop-in's AuthorizedKeysFile), " +
 		"root-owned, each with restrict and from=."},
-	{sandbox.SoftHSMConf, "SoftHSM2's configuration, when the token is SoftHSM2 and SOFTHSM2_CONF is not set."},
+	{modules.SoftHSMConf, "SoftHSM2's configuration, when the token is SoftHSM2 and SOFTHSM2_CONF is not set."},
 }
 
 var auditFields = []term{

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
+	"signstar/pkg/modules"
 	"signstar/pkg/sandbox"
 )
 
@@ -64,68 +64,22 @@ func policy(cfg *config.Config) (sandbox.Policy, error) {
 	return p, nil
 }
 
-// addModule adds what the PKCS#11 modules signstar knows need at sign
-// time, found where each module looks for its configuration or store.
-func addModule(p *sandbox.Policy, module string) error {
-	switch base := filepath.Base(module); {
-	case base == "libsofthsm2.so":
-		conf := os.Getenv("SOFTHSM2_CONF")
-		if conf == "" {
-			conf = sandbox.SoftHSMConf
-		}
-		dirs, err := sandbox.SoftHSMPaths(conf)
-		if err != nil {
-			return err
-		}
-		p.ReadWrite = append(p.ReadWrite, dirs...)
-	case strings.HasPrefix(base, "libtpm2_pkcs11.so"): // also libtpm2_pkcs11.so.1
-		keep, streams, err := sandbox.TPM2Policy(os.Getenv("TPM2_PKCS11_STORE"), os.Getenv("TPM2_PKCS11_TCTI"))
-		if err != nil {
-			return err
-		}
-		p.KeepOpen = append(p.KeepOpen, keep...)
-		p.Streams = p.Streams || streams
-	case strings.HasPrefix(base, "libykcs11.so"), base == "opensc-pkcs11.so":
-		// Smartcards through pcscd: libpcsclite's MessageReceiveTimeout
-		// polls the socket it connected at C_Initialize, then reads;
-		// MessageSend writes. Read from pcsc-lite 1.9's source, not
-		// measured: no card here (see README, Tokens).
-		p.Streams = true
+// addModule adds what the module at path needs at sign time, if package
+// module knows its family, reading the module's environment from this
+// process: the login shell has cleared all but what the modules read.
+func addModule(p *sandbox.Policy, path string) error {
+	m, ok := modules.Of(path)
+	if !ok {
+		return nil
 	}
+	a, err := m.Access(os.Getenv)
+	if err != nil {
+		return err
+	}
+	p.ReadWrite = append(p.ReadWrite, a.ReadWrite...)
+	p.KeepOpen = append(p.KeepOpen, a.KeepOpen...)
+	p.Streams = p.Streams || a.Streams
 	return nil
-}
-
-// moduleEnv names the environment variables the PKCS#11 modules signstar
-// knows read, taken from each module's source at the version Debian 12
-// ships; a trailing '*' is a prefix.
-// The login shell keeps these and clears the rest (keepEnv), so set them
-// with sshd's SetEnv. Variables that only make a module load other code
-// (pcsc-lite's LIBPCSCLITE_DELEGATE, OpenSC's PKCS11SPY) are left out on
-// purpose, as are per-card secrets (OpenSC's PIV_EXT_AUTH_KEY, *_CAN) and
-// the NetHSM config's "env:NAME" passwords: the PIN comes from pin-file.
-var moduleEnv = []string{
-	// SoftHSM2 2.6.1, SimpleConfigLoader.cpp: its configuration file.
-	"SOFTHSM2_CONF",
-	// tpm2-pkcs11 1.9.0, src/lib: TPM2_PKCS11_STORE, _TCTI, _BACKEND,
-	// _LOG_LEVEL, _ESAPI_MANAGE_FLAGS, _OWNER_AUTH; db.c: PKCS11_SQL_LOCK.
-	"TPM2_PKCS11_*", "PKCS11_SQL_LOCK",
-	// tpm2-tss 3.2.1, util/log.c and tss2-fapi: TSS2_LOG, TSS2_LOGFILE,
-	// TSS2_FAPICONF.
-	"TSS2_*",
-	// tpm2-abrmd's TCTI (tabrmd:bus_type=session|system) finds its bus
-	// through GLib's GDBus.
-	"DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS",
-	// pcsc-lite 1.9.9 client, winscard_msg.c: pcscd's socket (libykcs11,
-	// opensc-pkcs11).
-	"PCSCLITE_CSOCK_NAME",
-	// OpenSC 0.23.0, libopensc/ctx.c.
-	"OPENSC_CONF", "OPENSC_DRIVER", "OPENSC_DEBUG",
-	// yubico-piv-tool 2.2.0: ykcs11.c's debug level; lib/internal.c's
-	// per-setting YUBIKEY_PIV_<SETTING> overrides.
-	"YKCS11_DBG", "YUBIKEY_PIV_*",
-	// Nitrokey nethsm-pkcs11 1.7 and 2.2, config_file/src/lib.rs, and
-	// RUST_LOG for its env_logger (config/logging.rs).
-	"P11NETHSM_CONFIG_FILE", "RUST_LOG",
 }
 
 // nonEmpty is s as a list: empty for "".

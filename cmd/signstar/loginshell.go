@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"signstar/pkg/modules"
 	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 )
@@ -89,23 +90,17 @@ func stripProgram(command string) string {
 }
 
 // keepEnv reports whether the login shell keeps an environment variable:
-// what sshd sets for the session, the config's location, and what the
-// PKCS#11 modules signstar knows read (moduleEnv, beside addModule).
-// Everything else, such as LANG and LC_* that Debian's stock sshd_config
-// accepts from any client (AcceptEnv LANG LC_*), is cleared before the
-// config is read or a module loaded.
+// what sshd sets for the session (SSH_*), the config's location, and what
+// the PKCS#11 modules signstar knows read (package modules). Everything
+// else, such as LANG and LC_* that Debian's stock sshd_config accepts from
+// any client (AcceptEnv LANG LC_*), is cleared before the config is read
+// or a module loaded.
 func keepEnv(name string) bool {
 	switch name {
 	case "USER", "LOGNAME", "HOME", "PATH", "SIGNSTAR_CONFIG":
 		return true
 	}
-	for _, pattern := range append([]string{"SSH_*"}, moduleEnv...) {
-		prefix, wild := strings.CutSuffix(pattern, "*")
-		if name == pattern || wild && strings.HasPrefix(name, prefix) {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(name, "SSH_") || modules.ReadsEnv(name)
 }
 
 // clearEnv unsets every variable keepEnv does not keep. os.Unsetenv also

@@ -28,6 +28,7 @@ import (
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
+	"signstar/pkg/modules"
 	"signstar/pkg/pgp"
 	"signstar/pkg/token"
 )
@@ -85,7 +86,7 @@ func lockdown() error {
 	if err := json.Unmarshal([]byte(os.Getenv(envPolicy)), &p); err != nil {
 		return fmt.Errorf("decode policy: %v", err)
 	}
-	dirs, err := SoftHSMPaths(os.Getenv("SOFTHSM2_CONF"))
+	dirs, err := modules.SoftHSMPaths(os.Getenv("SOFTHSM2_CONF"))
 	if err != nil {
 		return err
 	}
@@ -226,7 +227,7 @@ func childFiles(dir string) error {
 	if err := os.WriteFile(existing, []byte("x"), 0o600); err != nil {
 		return err
 	}
-	tokens, err := SoftHSMPaths(os.Getenv("SOFTHSM2_CONF"))
+	tokens, err := modules.SoftHSMPaths(os.Getenv("SOFTHSM2_CONF"))
 	if err != nil {
 		return err
 	}

@@ -40,8 +40,9 @@ import (
 // Policy says what signstar still needs once locked down.
 type Policy struct {
 	// ReadWrite are files and directories the PKCS#11 module reads and
-	// writes at sign time, such as SoftHSM2's token directory (see
-	// [SoftHSMPaths]). Everything beneath a directory is included.
+	// writes at sign time, such as SoftHSM2's token directory (package
+	// signstar/pkg/modules says which). Everything beneath a directory is
+	// included.
 	ReadWrite []string
 	// ReadOnly are files and directories the module only reads.
 	ReadOnly []string

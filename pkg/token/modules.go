@@ -1,23 +1,38 @@
 package token
 
-import "path/filepath"
+import (
+	"fmt"
+
+	"signstar/pkg/modules"
+)
 
 // What signstar knows about particular PKCS#11 modules, beyond what the
-// PKCS#11 interface says. tpm2-pkcs11 is recognized by its C_GetInfo
-// manufacturer instead (see detectTPM2), as its file names vary.
+// PKCS#11 interface says, is package modules' table; package token asks it
+// two questions.
 
-// NeedsLock reports whether processes that share a token of module must
-// take turns through a lock file ([Options.LockFile]).
-//
-// SoftHSM2's file store needs one: every successful C_Login rewrites the
-// token's object file (Token::loginUser calls setTokenFlags, SoftHSMv2
-// src/lib/slot_mgr/Token.cpp), and a process that reads the store at that
-// moment (C_Initialize) drops the token as invalid, so its slot is missing
-// (measured here: up to 7 of 16 concurrent signers failed). tpm2-pkcs11
-// locks its SQLite store itself; smartcards and network HSMs serialize in
-// their daemon or device.
-func NeedsLock(module string) bool { return isSoftHSM(module) }
+// NeedsLock reports whether processes that share a token of the module at
+// path must take turns through a lock file ([Options.LockFile]), as
+// package modules says of its family ([modules.Module.NeedsLock]).
+func NeedsLock(path string) bool {
+	m, ok := modules.Of(path)
+	return ok && m.NeedsLock
+}
 
-// isSoftHSM reports whether module is SoftHSM2, whatever directory the
-// distribution put it in.
-func isSoftHSM(module string) bool { return filepath.Base(module) == "libsofthsm2.so" }
+// detectTPM2 sets t.tpm2 and t.fl if the module's keys are TPM objects
+// ([modules.Module.TPM]). tpm2-pkcs11 is recognized by the manufacturer it
+// reports in C_GetInfo rather than by its file name, which varies.
+func (t *Token) detectTPM2() error {
+	info, err := t.mod.GetInfo()
+	if err != nil {
+		return fmt.Errorf("read PKCS#11 module info of %q: %s", t.mod.path, ckr(err))
+	}
+	if m, ok := modules.ByManufacturer(info.ManufacturerID); !ok || !m.TPM {
+		return nil
+	}
+	fl, err := loadedFunctionList(t.mod.path)
+	if err != nil {
+		return err
+	}
+	t.tpm2, t.fl = true, fl
+	return nil
+}

@@ -217,26 +217,6 @@ func (t *Token) attach(o Options) error {
 	return t.login(o.PIN)
 }
 
-// tpm2PKCS11 is the C_GetInfo manufacturer of tpm2-pkcs11.
-const tpm2PKCS11 = "tpm2-software.github.io"
-
-// detectTPM2 sets t.tpm2 and t.fl if the module is tpm2-pkcs11.
-func (t *Token) detectTPM2() error {
-	info, err := t.mod.GetInfo()
-	if err != nil {
-		return fmt.Errorf("read PKCS#11 module info of %q: %s", t.mod.path, ckr(err))
-	}
-	if info.ManufacturerID != tpm2PKCS11 {
-		return nil
-	}
-	fl, err := loadedFunctionList(t.mod.path)
-	if err != nil {
-		return err
-	}
-	t.tpm2, t.fl = true, fl
-	return nil
-}
-
 // login makes sure our session is a user session. All sessions of one
 // application with one token share one login state (PKCS#11 v3.0 base
 // specification section 5.6), so after crypto11 logged in ours already is;

@@ -1,4 +1,4 @@
-package sandbox
+package modules
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-func TestTPM2Policy(t *testing.T) {
+func TestTPM2Access(t *testing.T) {
 	store := t.TempDir()
 	if err := os.WriteFile(filepath.Join(store, "tpm2_pkcs11.sqlite3"), nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -30,7 +30,8 @@ func TestTPM2Policy(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keep, streams, err := TPM2Policy(tt.store, tt.tcti)
+			a, err := tpm2Access(tt.store, tt.tcti)
+			keep, streams := a.KeepOpen, a.Streams
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, want error %t", err, tt.wantErr)
 			}

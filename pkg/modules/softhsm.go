@@ -1,4 +1,4 @@
-package sandbox
+package modules
 
 import (
 	"bufio"
@@ -17,8 +17,22 @@ const SoftHSMConf = "/etc/softhsm/softhsm2.conf"
 // configuration does not name one.
 const softHSMTokenDir = "/var/lib/softhsm/tokens"
 
+// softHSM2Access is what SoftHSM2 needs at sign time: its token directory,
+// read-write, found through SOFTHSM2_CONF (see [SoftHSMPaths]).
+func softHSM2Access(getenv func(string) string) (Access, error) {
+	conf := getenv("SOFTHSM2_CONF")
+	if conf == "" {
+		conf = SoftHSMConf
+	}
+	dirs, err := SoftHSMPaths(conf)
+	if err != nil {
+		return Access{}, err
+	}
+	return Access{ReadWrite: dirs}, nil
+}
+
 // SoftHSMPaths returns what SoftHSM2 reads and writes at sign time, for
-// [Policy.ReadWrite]: its token directory, directories.tokendir in the
+// [Access.ReadWrite]: its token directory, directories.tokendir in the
 // softhsm2.conf(5) at confPath (the value of SOFTHSM2_CONF, or
 // [SoftHSMConf]). SoftHSM2 rereads and locks the token's object files on
 // every operation, with either object store backend (file or db).

@@ -1,4 +1,4 @@
-package sandbox
+package modules
 
 import (
 	"fmt"
@@ -12,10 +12,10 @@ import (
 // directory, which signstar does not guess).
 const TPM2Store = "/etc/tpm2_pkcs11"
 
-// TPM2Policy returns what tpm2-pkcs11 still needs at sign time, given the
+// tpm2Access returns what tpm2-pkcs11 still needs at sign time, given the
 // values of TPM2_PKCS11_STORE and TPM2_PKCS11_TCTI:
 //
-//   - its store directory, for [Policy.KeepOpen] only: the module keeps
+//   - its store directory, for [Access.KeepOpen] only: the module keeps
 //     its SQLite database open from C_Initialize to C_Finalize (SQLite
 //     stats it by path and by descriptor when closing, which Landlock
 //     does not confine) but reads and writes nothing in it at sign time:
@@ -27,33 +27,33 @@ const TPM2Store = "/etc/tpm2_pkcs11"
 //     device, opened at C_Initialize and kept open.
 //
 // Measured with tpm2-pkcs11 1.9.0 and tpm2-tss 3.2.1 (Debian 12).
-func TPM2Policy(store, tcti string) (keep []string, streams bool, err error) {
+func tpm2Access(store, tcti string) (Access, error) {
 	if store == "" {
 		store = TPM2Store
 	}
 	if !filepath.IsAbs(store) {
-		return nil, false, fmt.Errorf("tpm2-pkcs11 store %q (TPM2_PKCS11_STORE) is not an absolute path", store)
+		return Access{}, fmt.Errorf("tpm2-pkcs11 store %q (TPM2_PKCS11_STORE) is not an absolute path", store)
 	}
 	if _, err := os.Stat(filepath.Join(store, "tpm2_pkcs11.sqlite3")); err != nil {
-		return nil, false, fmt.Errorf("find tpm2-pkcs11 store: %v; set TPM2_PKCS11_STORE to the directory 'tpm2_ptool init' made", err)
+		return Access{}, fmt.Errorf("find tpm2-pkcs11 store: %v; set TPM2_PKCS11_STORE to the directory 'tpm2_ptool init' made", err)
 	}
-	keep = []string{filepath.Clean(store)}
+	a := Access{KeepOpen: []string{filepath.Clean(store)}}
 	name, conf, _ := strings.Cut(tcti, ":")
 	switch name {
 	case "", "tabrmd", "libtss2-tcti-tabrmd.so.0":
-		streams = true
+		a.Streams = true
 		if name == "" {
-			keep = append(keep, "/dev/tpmrm0", "/dev/tpm0")
+			a.KeepOpen = append(a.KeepOpen, "/dev/tpmrm0", "/dev/tpm0")
 		}
 	case "device", "libtss2-tcti-device.so.0":
 		if conf == "" {
 			conf = "/dev/tpm0" // tcti-device's default
 		}
-		keep = append(keep, conf)
-		streams = true // tcti-device polls the device before reading
+		a.KeepOpen = append(a.KeepOpen, conf)
+		a.Streams = true // tcti-device polls the device before reading
 	default:
 		// mssim, swtpm: TCP to a simulator; give its port in
 		// [lockdown] connect-tcp.
 	}
-	return keep, streams, nil
+	return a, nil
 }
