@@ -78,7 +78,7 @@ func (c *checkCmd) Run(g *cli) error {
 }
 
 // errNoLockFile: SoftHSM2 misses its token now and then when processes
-// log in at once (package token, NeedsLock).
+// log in at once (package modules: SoftHSM2 NeedsLock).
 var errNoLockFile = errors.New("no token.lock-file: concurrent requests will now and then fail to find the token")
 
 func lockFileSet(cfg *config.Config) error {
