@@ -45,18 +45,18 @@ type fileSink struct {
 func openFile(path string) (Sink, error) {
 	f, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("open audit sink %s: %w", path, err)
+		return nil, fmt.Errorf("open audit sink %s: %v", path, err)
 	}
 	s := &fileSink{f: f, fd: int(f.Fd()), now: time.Now}
 	if err := s.repair(path); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open audit sink %s: %w", path, err)
+		return nil, fmt.Errorf("open audit sink %s: %v", path, err)
 	}
 	// The file may be new: make its directory entry durable too, now,
 	// since Write can open nothing.
 	if err := filesys.SyncDir(filepath.Dir(path)); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("open audit sink %s: %w", path, err)
+		return nil, fmt.Errorf("open audit sink %s: %v", path, err)
 	}
 	return s, nil
 }
@@ -82,7 +82,7 @@ func openRegular(path string) (*os.File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("fstat: %w", err)
+		return nil, fmt.Errorf("fstat: %v", err)
 	}
 	if err := checkFile(&st); err != nil {
 		unix.Close(fd)
@@ -90,7 +90,7 @@ func openRegular(path string) (*os.File, error) {
 	}
 	if err := unix.SetNonblock(fd, false); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("clear O_NONBLOCK: %w", err)
+		return nil, fmt.Errorf("clear O_NONBLOCK: %v", err)
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
@@ -122,10 +122,10 @@ func (s *fileSink) repair(path string) error {
 		return err
 	}
 	if err := writeOnce(s.fd, []byte{'\n'}); err != nil {
-		return fmt.Errorf("terminate the unterminated last record: %w", err)
+		return fmt.Errorf("terminate the unterminated last record: %v", err)
 	}
 	if err := unix.Fsync(s.fd); err != nil {
-		return fmt.Errorf("terminate the unterminated last record: fsync: %w", err)
+		return fmt.Errorf("terminate the unterminated last record: fsync: %v", err)
 	}
 	s.repaired = true
 	return nil
@@ -137,26 +137,26 @@ func (s *fileSink) repair(path string) error {
 func lastByte(fd int, path string) (last byte, empty bool, err error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return 0, false, fmt.Errorf("fstat: %w", err)
+		return 0, false, fmt.Errorf("fstat: %v", err)
 	}
 	if st.Size == 0 {
 		return 0, true, nil
 	}
 	r, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
-		return 0, false, fmt.Errorf("reopen to read its end: %w", err)
+		return 0, false, fmt.Errorf("reopen to read its end: %v", err)
 	}
 	defer unix.Close(r)
 	var rst unix.Stat_t
 	if err := unix.Fstat(r, &rst); err != nil {
-		return 0, false, fmt.Errorf("fstat: %w", err)
+		return 0, false, fmt.Errorf("fstat: %v", err)
 	}
 	if rst.Dev != st.Dev || rst.Ino != st.Ino {
 		return 0, false, errors.New("the file was replaced while it was being opened")
 	}
 	b := make([]byte, 1)
 	if _, err := unix.Pread(r, b, st.Size-1); err != nil {
-		return 0, false, fmt.Errorf("read its last byte: %w", err)
+		return 0, false, fmt.Errorf("read its last byte: %v", err)
 	}
 	return b[0], false, nil
 }
@@ -178,7 +178,7 @@ func (s *fileSink) Write(r *Record) error {
 		line = append([]byte{'\n'}, line...)
 	}
 	if err := s.append(line); err != nil {
-		return fmt.Errorf("write audit entry: %w", err)
+		return fmt.Errorf("write audit entry: %v", err)
 	}
 	s.repaired, s.torn = false, false
 	return nil
@@ -207,13 +207,13 @@ func (s *fileSink) append(line []byte) error {
 	defer unlock()
 	var st unix.Stat_t
 	if err := unix.Fstat(s.fd, &st); err != nil {
-		return fmt.Errorf("fstat: %w", err)
+		return fmt.Errorf("fstat: %v", err)
 	}
 	if err := writeOnce(s.fd, line); err != nil {
 		return s.cutBack(st.Size, err)
 	}
 	if err := unix.Fsync(s.fd); err != nil {
-		return s.cutBack(st.Size, fmt.Errorf("fsync: %w", err))
+		return s.cutBack(st.Size, fmt.Errorf("fsync: %v", err))
 	}
 	return nil
 }
@@ -229,7 +229,7 @@ func (s *fileSink) cutBack(size int64, err error) error {
 	}
 	if terr := unix.Ftruncate(s.fd, size); terr != nil {
 		s.torn = true
-		return fmt.Errorf("%w; cutting the partial record back failed: ftruncate: %v", err, terr)
+		return fmt.Errorf("%v; cutting the partial record back failed: ftruncate: %v", err, terr)
 	}
 	return err
 }
@@ -256,7 +256,7 @@ func lockFile(fd int) (unlock func(), err error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("lock audit file: %w", err)
+			return nil, fmt.Errorf("lock audit file: %v", err)
 		}
 		return func() { unix.Flock(fd, unix.LOCK_UN) }, nil
 	}
@@ -306,7 +306,7 @@ func (s *stderrSink) Write(r *Record) error {
 		return err
 	}
 	if _, err := s.f.Write(encodeJSON(f, s.now())); err != nil {
-		return fmt.Errorf("write audit entry: %w", err)
+		return fmt.Errorf("write audit entry: %v", err)
 	}
 	return nil
 }

@@ -22,16 +22,16 @@ type journald struct{ fd int }
 func openJournald(path string) (Sink, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("open audit sink journald: socket: %w", err)
+		return nil, fmt.Errorf("open audit sink journald: socket: %v", err)
 	}
 	tv := unix.NsecToTimeval(sendTimeout.Nanoseconds())
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("open audit sink journald: set send timeout: %w", err)
+		return nil, fmt.Errorf("open audit sink journald: set send timeout: %v", err)
 	}
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("open audit sink journald: connect %s: %w (is systemd-journald running?)", path, err)
+		return nil, fmt.Errorf("open audit sink journald: connect %s: %v (is systemd-journald running?)", path, err)
 	}
 	return &journald{fd: fd}, nil
 }

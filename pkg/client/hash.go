@@ -64,15 +64,15 @@ func (s *signer) hashFile(f *os.File) (digest, error) {
 	h := sha512.New()
 	n, err := s.copyFile(h, f, "hashing")
 	if err != nil {
-		return digest{}, fmt.Errorf("hash: %w", pathless(err))
+		return digest{}, fmt.Errorf("hash: %v", pathless(err))
 	}
 	state, err := request.State(h)
 	if err != nil {
-		return digest{}, fmt.Errorf("BUG: %w", err)
+		return digest{}, fmt.Errorf("BUG: %v", err)
 	}
 	req, err := request.NewRequest(state)
 	if err != nil {
-		return digest{}, fmt.Errorf("BUG: %w", err)
+		return digest{}, fmt.Errorf("BUG: %v", err)
 	}
 	return digest{size: n, sum: h.Sum(nil), request: req}, nil
 }
@@ -82,11 +82,11 @@ func (s *signer) hashFile(f *os.File) (digest, error) {
 // on disk, not against what was sent.
 func (s *signer) verifyFile(cert *pgp.Certificate, bin []byte, f *os.File) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("verify: rewind file: %w", err)
+		return fmt.Errorf("verify: rewind file: %v", err)
 	}
 	r := s.progress(f, "verifying")
 	if err := pgp.Verify(cert, bytes.NewReader(bin), r); err != nil {
-		return fmt.Errorf("signature does not verify over the file (with key %s): %w", cert.Fingerprint(), err)
+		return fmt.Errorf("signature does not verify over the file (with key %s): %v", cert.Fingerprint(), err)
 	}
 	return nil
 }

@@ -20,7 +20,7 @@ func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
-		return fmt.Errorf("write %s: %w", show(path), err)
+		return fmt.Errorf("write %s: %v", show(path), err)
 	}
 	defer func() {
 		if err != nil {
@@ -29,19 +29,19 @@ func writeAtomic(path string, data []byte) (err error) {
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", show(path), err)
+		return fmt.Errorf("write %s: %v", show(path), err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync: %w", show(path), err)
+		return fmt.Errorf("write %s: sync: %v", show(path), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", show(path), err)
+		return fmt.Errorf("write %s: %v", show(path), err)
 	}
 	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", show(path), err)
+		return fmt.Errorf("write %s: %v", show(path), err)
 	}
 	if err := filesys.SyncDir(dir); err != nil {
-		return fmt.Errorf("write %s: sync directory: %w", show(path), err)
+		return fmt.Errorf("write %s: sync directory: %v", show(path), err)
 	}
 	return nil
 }

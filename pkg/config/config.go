@@ -198,7 +198,7 @@ func (c *Config) validate() error {
 		return errors.New("token: pin-file is required")
 	}
 	if err := audit.ParseSink(c.Audit.Sink); err != nil {
-		return fmt.Errorf("audit: %w", err)
+		return fmt.Errorf("audit: %v", err)
 	}
 	switch c.Lockdown.Landlock {
 	case "", "required", "best-effort":
