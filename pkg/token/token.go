@@ -296,7 +296,8 @@ func (t *Token) unlock() error {
 
 // ReleaseLock lets other processes use the token while this one waits for
 // its input; [Token.ReacquireLock] must be called before the token is used
-// again. Without a lock file both do nothing.
+// again. Without a lock file both do nothing. Call neither directly: the
+// keyring's signing methods ([signstar/pkg/keyring.Key.Sign]) own that rule.
 func (t *Token) ReleaseLock() error {
 	if t.lock == nil {
 		return nil
