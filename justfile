@@ -5,6 +5,7 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 version := `git describe --tags --always --dirty 2>/dev/null || echo devel`
 out := "bin/signstar"
 fuzztime := env_var_or_default("SIGNSTAR_FUZZTIME", "10s")
+coverdir := "bin/coverage"
 
 # List the recipes.
 default:
@@ -19,11 +20,14 @@ build:
     scripts/build {{out}} {{version}}
     @echo "built {{out}} ({{version}}); needs: $(readelf -d {{out}} | awk '/NEEDED/{print $5}' | tr -d '[]' | xargs)"
 
-# Run every test with real tools (SoftHSM2, gpgv, sqv, pacman-key), then each fuzz target briefly.
+# Run every test with real tools (SoftHSM2, gpgv, sqv, pacman-key), then each fuzz target briefly; print the statement coverage of the tests and the e2e binary, merged (profiles in bin/coverage).
 test: deps
     go vet ./...
-    SIGNSTAR_E2E=1 go test -count=1 ./...
+    rm -rf {{coverdir}} && mkdir -p {{coverdir}}/e2e
+    SIGNSTAR_E2E=1 SIGNSTAR_E2E_COVERDIR="$PWD/{{coverdir}}/e2e" go test -count=1 -timeout 30m \
+        -covermode=atomic -coverpkg=./... -coverprofile={{coverdir}}/tests.out ./...
     SIGNSTAR_FUZZTIME={{fuzztime}} scripts/fuzz
+    scripts/coverage {{coverdir}}
 
 # Run each fuzz target for a bounded time (SIGNSTAR_FUZZTIME, default 10s).
 fuzz:

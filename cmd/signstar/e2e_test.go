@@ -29,11 +29,16 @@ func TestMain(m *testing.M) {
 	// The binary 'just build' makes: libseccomp linked statically.
 	build := exec.Command("../../scripts/build", binary, "e2e-test")
 	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
+	uncover, err := coverE2E(build) // with -cover under go test -cover
+	if err == nil {
+		err = build.Run()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "build signstar:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
+	uncover()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

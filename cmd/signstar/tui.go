@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"signstar/pkg/refusal"
+	"signstar/pkg/sandbox"
 )
 
 // Exit codes, documented in signstar(1).
@@ -19,7 +20,7 @@ const (
 // on this path: a partial signature is worse than none.
 func errorf(code int, format string, v ...any) {
 	fmt.Fprintf(os.Stderr, "signstar: error: "+format+"\n", v...)
-	os.Exit(code)
+	sandbox.Exit(code)
 }
 
 // exit ends the process with the status err calls for: 0 on success, 2
@@ -33,7 +34,7 @@ func exitWithHint(err error) { exitWith(err, hintFor(err)) }
 
 func exitWith(err error, hint string) {
 	if err == nil {
-		os.Exit(exitOK)
+		sandbox.Exit(exitOK)
 	}
 	code := exitFailed
 	if errors.Is(err, refusal.Err) {
@@ -43,7 +44,7 @@ func exitWith(err error, hint string) {
 	if hint != "" {
 		fmt.Fprintf(os.Stderr, "signstar: hint: %s\n", hint)
 	}
-	os.Exit(code)
+	sandbox.Exit(code)
 }
 
 func warnf(format string, v ...any) {

@@ -93,6 +93,7 @@ func Start(t testing.TB, o Options) *Server {
 	Require(t)
 	s := &Server{t: t, User: "sst" + randomHex(4)}
 	s.Dir = worldDir(t)
+	o.Env = s.passCoverage(o.Env)
 	s.log = filepath.Join(s.Dir, "sshd.log")
 	s.conf = filepath.Join(s.Dir, "sshd_config")
 	s.Binary = filepath.Join(s.Dir, "signstar")
@@ -129,6 +130,69 @@ func worldDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// passCoverage adds GOCOVERDIR, where a coverage run sets it, to env, the
+// account's SetEnv: a binary built with -cover writes its counters there
+// (and without it, complains on the stderr the client reads). The account
+// may not write where the test's GOCOVERDIR is, and the login shell clears
+// its environment (a coverage build reads GOCOVERDIR before), so sessions
+// write into a sticky world-writable directory of their own, whose files
+// move to the test's GOCOVERDIR when the test ends.
+func (s *Server) passCoverage(env []string) []string {
+	dest := os.Getenv("GOCOVERDIR")
+	if dest == "" {
+		return env
+	}
+	dir := filepath.Join(s.Dir, "cover")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		s.t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o777|fs.ModeSticky); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() {
+		if err := moveCoverage(dir, dest); err != nil {
+			s.t.Logf("sshdtest: coverage of the sessions is lost: %v", err)
+		}
+	})
+	return append(env[:len(env):len(env)], "GOCOVERDIR="+dir)
+}
+
+// moveCoverage moves the meta-data files dest lacks and the counter files
+// from dir to dest. A session killed after lockdown leaves an empty
+// counter file (see pkg/sandbox/coverage_linux.go): it stays behind.
+func moveCoverage(dir, dest string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		from, to := filepath.Join(dir, name), filepath.Join(dest, name)
+		fi, err := e.Info()
+		switch {
+		case err != nil || !fi.Mode().IsRegular() || fi.Size() == 0:
+			continue
+		case strings.HasPrefix(name, "covmeta.") && exists(to):
+			continue
+		case !strings.HasPrefix(name, "covmeta.") && !strings.HasPrefix(name, "covcounters."):
+			continue
+		}
+		data, err := os.ReadFile(from)
+		if err != nil {
+			return err
+		}
+		// Under a name go tool covdata passes over until it is whole.
+		tmp := filepath.Join(dest, "tmp."+name)
+		if err := os.WriteFile(tmp, data, 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, to); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func copyFile(t testing.TB, from, to string, mode os.FileMode) {

@@ -72,11 +72,15 @@ func TestMain(m *testing.M) {
 		// Under strace, where audit logging is off: grep for EHWPOISON.
 		defaultAction = libseccomp.ActErrno.SetReturnCode(int16(unix.EHWPOISON))
 	}
-	if err := children[name](os.Getenv(envArg)); err != nil {
+	if err := startCoverage(m); err != nil {
 		fmt.Fprintf(os.Stderr, "child %s: %v\n", name, err)
 		os.Exit(1)
 	}
-	os.Exit(0)
+	if err := children[name](os.Getenv(envArg)); err != nil {
+		fmt.Fprintf(os.Stderr, "child %s: %v\n", name, err)
+		exitChild(1)
+	}
+	exitChild(0)
 }
 
 // lockdown locks the child down with the policy the parent passed plus
@@ -91,6 +95,7 @@ func lockdown() error {
 		return err
 	}
 	p.ReadWrite = append(p.ReadWrite, dirs...)
+	p.KeepFDs = append(p.KeepFDs, coverFDs()...)
 	warnings, err := Lockdown(p)
 	for _, w := range warnings {
 		fmt.Fprintln(os.Stderr, "warning:", w)

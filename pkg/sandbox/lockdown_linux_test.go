@@ -58,7 +58,7 @@ func (c child) command(t *testing.T, ctx context.Context, hsm *tokentest.SoftHSM
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd := exec.CommandContext(ctx, os.Args[0], append([]string{"-test.run=^$"}, coverageArgs(t)...)...)
 	cmd.Env = append(os.Environ(), envChild+"="+c.name, envArg+"="+c.arg, envPolicy+"="+string(policy),
 		hsm.Env(), envModule+"="+hsm.Module, envLabel+"="+hsm.Label, envPIN+"="+hsm.PIN)
 	cmd.Env = append(cmd.Env, c.env...)

@@ -19,6 +19,9 @@ func Lockdown(p Policy) (warnings []string, err error) {
 	if err := p.check(); err != nil {
 		return nil, err
 	}
+	if p, err = keepCoverage(p); err != nil { // coverage builds only
+		return nil, fmt.Errorf("lock down: coverage: %v", err)
+	}
 	// Opened now because Landlock will deny it: a seq_file is regenerated
 	// when read again from offset 0.
 	status, err := os.Open("/proc/self/status")
