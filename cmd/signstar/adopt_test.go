@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"signstar/internal/testenv"
 	"signstar/internal/verifytest"
 )
 
@@ -49,7 +50,7 @@ type p11Cmd struct {
 
 // p11 is a logged-in pkcs11-tool command on the fixture's token.
 func (f *fixture) p11(args ...string) p11Cmd {
-	tool := verifytest.Tool(f.t, "pkcs11-tool")
+	tool := testenv.Tool(f.t, "pkcs11-tool")
 	return p11Cmd{f, append([]string{tool, "--module", f.hsm.Module, "--token-label", f.hsm.Label,
 		"--login", "--pin", f.hsm.PIN}, args...)}
 }

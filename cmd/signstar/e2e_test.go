@@ -13,8 +13,9 @@ import (
 	"strings"
 	"testing"
 
+	"signstar/internal/testenv"
+	"signstar/internal/tokentest"
 	"signstar/internal/verifytest"
-	"signstar/pkg/token/tokentest"
 )
 
 var binary string
@@ -393,8 +394,8 @@ func TestCheck(t *testing.T) {
 // TestLoginShellRefusesTerminal: if a pty reaches signstar anyway (an admin
 // turned PermitTTY back on), an interactive login is refused.
 func TestLoginShellRefusesTerminal(t *testing.T) {
-	script := verifytest.Tool(t, "script") // util-linux: runs a command on a new pty
-	bash := verifytest.Tool(t, "bash")
+	script := testenv.Tool(t, "script") // util-linux: runs a command on a new pty
+	bash := testenv.Tool(t, "bash")
 	f := newFixture(t)
 	f.generate("repo", "ed25519")
 	// bash's exec -a sets argv[0] to "-signstar", as sshd does for a login

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"syscall"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // TestAuditFullDiskLockedDown: a record the disk takes only in part is
@@ -17,11 +16,11 @@ import (
 // alone), and the request fails with an error line instead of SIGSYS.
 func TestAuditFullDiskLockedDown(t *testing.T) {
 	if os.Geteuid() != 0 {
-		verifytest.SkipOrFatal(t, "mounting a tmpfs needs root")
+		testenv.SkipOrFatal(t, "mounting a tmpfs needs root")
 	}
 	mnt := t.TempDir()
 	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=64k,mode=0755"); err != nil {
-		verifytest.SkipOrFatal(t, "mount tmpfs: %v", err)
+		testenv.SkipOrFatal(t, "mount tmpfs: %v", err)
 	}
 	t.Cleanup(func() { syscall.Unmount(mnt, syscall.MNT_DETACH) })
 	audit := filepath.Join(mnt, "audit.jsonl")

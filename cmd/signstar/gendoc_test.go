@@ -26,7 +26,7 @@ import (
 
 	"signstar/internal/clidoc"
 	"signstar/internal/clidoc/clidoctest"
-	"signstar/internal/verifytest"
+	"signstar/internal/testenv"
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
 	"signstar/pkg/remote"
@@ -61,7 +61,7 @@ func gendocBinary(t *testing.T) string {
 		return gendoc.path
 	}
 	out := filepath.Join(filepath.Dir(binary), "signstar-gendoc")
-	build := exec.Command(verifytest.Tool(t, "go"), "build", "-tags", "gendoc", "-ldflags", "-X main.version="+gendocVersion, "-o", out, ".")
+	build := exec.Command(testenv.Tool(t, "go"), "build", "-tags", "gendoc", "-ldflags", "-X main.version="+gendocVersion, "-o", out, ".")
 	if msg, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build -tags gendoc: %v\n%s", err, msg)
 	}
@@ -346,7 +346,7 @@ func TestGenManReproducible(t *testing.T) {
 // TestGenNotShipped checks that the shipped binary's package does not
 // import the generator's engine, and that -tags gendoc does.
 func TestGenNotShipped(t *testing.T) {
-	golang := verifytest.Tool(t, "go")
+	golang := testenv.Tool(t, "go")
 	tests := []struct {
 		name string
 		args []string

@@ -5,11 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 	"time"
-
-	"signstar/internal/verifytest"
 )
 
 // TestJustWrapper runs ./just, the README's Quick start command, as a user
@@ -98,7 +97,7 @@ func runUnprivileged(t *testing.T, dir, bin, name string, args ...string) result
 	defer cancel()
 	argv := append([]string{"env", "-i", "PATH=" + bin, name}, args...)
 	if os.Geteuid() == 0 {
-		setpriv := verifytest.Tool(t, "setpriv")
+		setpriv := testenv.Tool(t, "setpriv")
 		argv = append([]string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)

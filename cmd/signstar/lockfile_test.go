@@ -13,9 +13,9 @@ import (
 	"syscall"
 	"testing"
 
+	"signstar/internal/tokentest"
 	"signstar/internal/verifytest"
 	"signstar/pkg/config"
-	"signstar/pkg/token/tokentest"
 )
 
 // newBareFixture is newFixture before 'signstar init': a token, its PIN

@@ -6,13 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"signstar/internal/testenv"
 	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"signstar/internal/verifytest"
 )
 
 // TestNetHSMFirewall loads the shipped sshd/signstar-nethsm.nft into a
@@ -25,8 +24,8 @@ func TestNetHSMFirewall(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: network namespaces and nftables")
 	}
-	nft, ip, setpriv := verifytest.Tool(t, "nft"), verifytest.Tool(t, "ip"), verifytest.Tool(t, "setpriv")
-	bash := verifytest.Tool(t, "bash")
+	nft, ip, setpriv := testenv.Tool(t, "nft"), testenv.Tool(t, "ip"), testenv.Tool(t, "setpriv")
+	bash := testenv.Tool(t, "bash")
 	ns := "signstar-nethsm-" + strconv.Itoa(os.Getpid())
 	mustRun(t, ip, "netns", "add", ns)
 	t.Cleanup(func() { exec.Command(ip, "netns", "del", ns).Run() })

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"signstar/internal/sshdtest"
+	"signstar/internal/testenv"
 	"signstar/internal/verifytest"
 )
 
@@ -35,7 +36,7 @@ const (
 // README's apt recipe made, and refuses one signed without --armor.
 func TestAptRecipe(t *testing.T) {
 	assertREADMEQuotes(t, aptRecipe)
-	ftparchive, aptGet := verifytest.Tool(t, "apt-ftparchive"), verifytest.Tool(t, "apt-get")
+	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
 	sshdtest.Require(t)
 	cert, srv := newRecipeSigner(t, "ed25519")
 	tests := []struct {
@@ -71,8 +72,8 @@ func TestAptRecipe(t *testing.T) {
 // refuses ECDSA certificates, so the key types are Ed25519 and RSA.
 func TestRPMSignRecipe(t *testing.T) {
 	assertREADMEQuotes(t, rpmsignRecipe)
-	rpmbuild, rpmkeys := verifytest.Tool(t, "rpmbuild"), verifytest.Tool(t, "rpmkeys")
-	verifytest.Tool(t, "rpmsign")
+	rpmbuild, rpmkeys := testenv.Tool(t, "rpmbuild"), testenv.Tool(t, "rpmkeys")
+	testenv.Tool(t, "rpmsign")
 	sshdtest.Require(t)
 	for _, typ := range []string{"ed25519", "rsa3072"} {
 		t.Run(typ, func(t *testing.T) {

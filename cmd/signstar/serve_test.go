@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"signstar/internal/testenv"
 	"signstar/internal/verifytest"
 )
 
@@ -168,7 +169,7 @@ func TestUndelivered(t *testing.T) {
 	data := []byte("never delivered\n")
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
-		verifytest.SkipOrFatal(t, "no /dev/full: %v", err)
+		testenv.SkipOrFatal(t, "no /dev/full: %v", err)
 	}
 	defer full.Close()
 	for _, mode := range []string{"cli", "ssh"} {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"signstar/internal/sshdtest"
+	"signstar/internal/testenv"
 	"signstar/internal/verifytest"
 )
 
@@ -39,7 +40,7 @@ func newShapeFixture(t *testing.T, o sshdtest.Options) *sshFixture {
 // its forced command, works as one whose shell is signstar. sshd runs
 // "bash -c /path/to/signstar", which starts signstar with no arguments.
 func TestSSHForcedUnderBash(t *testing.T) {
-	bash := verifytest.Tool(t, "bash")
+	bash := testenv.Tool(t, "bash")
 	for _, shape := range []struct {
 		name string
 		o    sshdtest.Options
@@ -125,7 +126,7 @@ func TestSSHPinnedKey(t *testing.T) {
 // environment sshd hands the forced command. (signstar clears what it does
 // not need on top of that: TestKeepEnv, TestClearEnv.)
 func TestSSHClientEnvironment(t *testing.T) {
-	bash, env := verifytest.Tool(t, "bash"), verifytest.Tool(t, "env")
+	bash, env := testenv.Tool(t, "bash"), testenv.Tool(t, "env")
 	srv := sshdtest.Start(t, sshdtest.Options{Shell: binary, AccountShell: bash, ForceCommand: env})
 
 	acceptEnv := func(user string) []string {

@@ -4,10 +4,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // TestUntrustedFilesRefused: a config, certificate or PKCS#11 module that
@@ -16,7 +15,7 @@ import (
 // admin and a record where the config can be trusted to name the trail.
 func TestUntrustedFilesRefused(t *testing.T) {
 	if os.Geteuid() != 0 {
-		verifytest.SkipOrFatal(t, "ownership tests need root")
+		testenv.SkipOrFatal(t, "ownership tests need root")
 	}
 	tests := []struct {
 		name     string
@@ -66,7 +65,7 @@ func TestUntrustedFilesRefused(t *testing.T) {
 // code; sign and check both say to run as the account instead.
 func TestRootAgainstAccountToken(t *testing.T) {
 	if os.Geteuid() != 0 {
-		verifytest.SkipOrFatal(t, "needs root")
+		testenv.SkipOrFatal(t, "needs root")
 	}
 	f := newFixture(t)
 	f.generate("k", "ed25519")

@@ -32,13 +32,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"signstar/internal/verifytest"
 )
 
 // Dir is the journal directory inside the namespace.
@@ -118,7 +117,7 @@ func Start(t testing.TB) *Journal {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		holder.Wait()
-		verifytest.SkipOrFatal(t, "start journald in a private mount namespace: %s", strings.TrimSpace(stderr.String()))
+		testenv.SkipOrFatal(t, "start journald in a private mount namespace: %s", strings.TrimSpace(stderr.String()))
 	}
 	if j.journald, err = strconv.Atoi(strings.TrimSpace(line)); err != nil {
 		t.Fatalf("start journald namespace: bad pid %q", line)
@@ -134,17 +133,17 @@ func Start(t testing.TB) *Journal {
 func tools(t testing.TB) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		verifytest.SkipOrFatal(t, "journaltest needs root to mount a tmpfs on /run in a mount namespace")
+		testenv.SkipOrFatal(t, "journaltest needs root to mount a tmpfs on /run in a mount namespace")
 	}
 	for _, name := range []string{"unshare", "nsenter", "journalctl"} {
-		verifytest.Tool(t, name)
+		testenv.Tool(t, name)
 	}
 	for _, p := range []string{"/lib/systemd/systemd-journald", "/usr/lib/systemd/systemd-journald"} {
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	verifytest.SkipOrFatal(t, "systemd-journald not found (install systemd)")
+	testenv.SkipOrFatal(t, "systemd-journald not found (install systemd)")
 	return ""
 }
 

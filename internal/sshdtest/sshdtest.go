@@ -19,12 +19,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"signstar/internal/testenv"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"signstar/internal/verifytest"
 )
 
 // Server is a running sshd and the account it serves.
@@ -82,7 +81,7 @@ func Require(t testing.TB) {
 	if missing == "" {
 		return
 	}
-	verifytest.SkipOrFatal(t, "sshd end-to-end test needs %s", missing)
+	testenv.SkipOrFatal(t, "sshd end-to-end test needs %s", missing)
 }
 
 func exists(path string) bool { _, err := os.Stat(path); return err == nil }

@@ -27,11 +27,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 	"time"
-
-	"signstar/internal/verifytest"
 )
 
 // TPM is a running software TPM with an initialized tpm2-pkcs11 token.
@@ -169,11 +168,11 @@ type tools struct {
 func lookTools(t testing.TB) tools {
 	t.Helper()
 	return tools{
-		swtpm:      verifytest.Tool(t, "swtpm"),
-		dbusDaemon: verifytest.Tool(t, "dbus-daemon"),
-		abrmd:      verifytest.Tool(t, "tpm2-abrmd"), // in /usr/sbin on Debian
-		getcap:     verifytest.Tool(t, "tpm2_getcap"),
-		ptool:      verifytest.Tool(t, "tpm2_ptool"),
+		swtpm:      testenv.Tool(t, "swtpm"),
+		dbusDaemon: testenv.Tool(t, "dbus-daemon"),
+		abrmd:      testenv.Tool(t, "tpm2-abrmd"), // in /usr/sbin on Debian
+		getcap:     testenv.Tool(t, "tpm2_getcap"),
+		ptool:      testenv.Tool(t, "tpm2_ptool"),
 	}
 }
 
@@ -202,7 +201,7 @@ func findModule(t testing.TB) string {
 			}
 		}
 	}
-	verifytest.SkipOrFatal(t, "the tpm2-pkcs11 PKCS#11 module (libtpm2_pkcs11.so) not found (scripts/deps installs it)")
+	testenv.SkipOrFatal(t, "the tpm2-pkcs11 PKCS#11 module (libtpm2_pkcs11.so) not found (scripts/deps installs it)")
 	return ""
 }
 

@@ -12,10 +12,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // TestStart makes a P-256 key on a fresh token with pkcs11-tool, signs with
@@ -24,7 +23,7 @@ import (
 func TestStart(t *testing.T) {
 	var dir string
 	t.Run("token", func(t *testing.T) {
-		p11 := &pkcs11Tool{t: t, path: verifytest.Tool(t, "pkcs11-tool")}
+		p11 := &pkcs11Tool{t: t, path: testenv.Tool(t, "pkcs11-tool")}
 		p := Start(t, "tpmtest")
 		dir, p11.p = p.Dir, p
 		if out := p11.run("--list-token-slots"); !strings.Contains(out, "token label        : tpmtest\n") {

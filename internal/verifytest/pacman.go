@@ -3,6 +3,7 @@ package verifytest
 import (
 	"os"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"testing"
 )
 
@@ -50,10 +51,10 @@ func newPacmanKeyring(t testing.TB) *pacmanKeyring {
 	dir := shortTempDir(t)
 	gpgdir := filepath.Join(dir, "gnupg")
 	pk := &pacmanKeyring{dir: dir}
-	pk.cmd = append(asRoot(t), Tool(t, "pacman-key"),
+	pk.cmd = append(asRoot(t), testenv.Tool(t, "pacman-key"),
 		"--nocolor", "--config", write(t, dir, "pacman.conf", []byte("[options]\n")), "--gpgdir", gpgdir)
-	gpg, gpgconf := Tool(t, "gpg"), Tool(t, "gpgconf")
-	Tool(t, "vercmp") // pacman-key --init compares gpg's version with it
+	gpg, gpgconf := testenv.Tool(t, "gpg"), testenv.Tool(t, "gpgconf")
+	testenv.Tool(t, "vercmp") // pacman-key --init compares gpg's version with it
 	if err := os.Mkdir(gpgdir, 0o700); err != nil {
 		t.Fatalf("create pacman gpgdir: %v", err)
 	}
@@ -78,9 +79,9 @@ func asRoot(t testing.TB) []string {
 	if os.Geteuid() == 0 {
 		return nil
 	}
-	unshare := Tool(t, "unshare")
+	unshare := testenv.Tool(t, "unshare")
 	if err := run(t.TempDir(), unshare, "--map-root-user", "true"); err != nil {
-		SkipOrFatal(t, "pacman-key must run as root, and no user namespace is available: %v", err)
+		testenv.SkipOrFatal(t, "pacman-key must run as root, and no user namespace is available: %v", err)
 	}
 	return []string{unshare, "--map-root-user"}
 }

@@ -3,8 +3,8 @@
 //
 // Every helper works in t.TempDir() with its own GnuPG home, so none reads or
 // writes the user's ~/.gnupg or /etc/pacman.d. A missing tool skips the test,
-// or fails it when SIGNSTAR_E2E=1 so that CI never skips silently (see
-// [Tool]).
+// or fails it when SIGNSTAR_E2E=1 so that CI never skips silently (package
+// testenv).
 package verifytest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 	"time"
@@ -23,38 +24,11 @@ import (
 // an agent fails its test instead of hanging the whole run.
 const toolTimeout = 2 * time.Minute
 
-// Tool returns the path of the external tool name: from PATH, or else from
-// /usr/sbin, where Debian installs daemons (sshd, tpm2-abrmd) and which a
-// user's PATH may lack. If it is in neither, Tool skips the test, or fails
-// it when the environment has SIGNSTAR_E2E=1.
-func Tool(t testing.TB, name string) string {
-	t.Helper()
-	if path, err := exec.LookPath(name); err == nil {
-		return path
-	}
-	if path, err := exec.LookPath(filepath.Join("/usr/sbin", name)); err == nil {
-		return path
-	}
-	SkipOrFatal(t, "%s not found in PATH (scripts/deps installs it)", name)
-	return ""
-}
-
-// SkipOrFatal skips a test that lacks something it needs, or fails it
-// under SIGNSTAR_E2E=1 (just test, CI), where nothing may be skipped
-// silently.
-func SkipOrFatal(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("SIGNSTAR_E2E") == "1" {
-		t.Fatalf(format+"; SIGNSTAR_E2E=1 forbids skipping", args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // GPGV returns nil if gpgv accepts sig (binary or armored) over data for the
 // armored certificate cert, else an error holding gpgv's output.
 func GPGV(t testing.TB, cert, data, sig []byte) error {
 	t.Helper()
-	gpgv := Tool(t, "gpgv")
+	gpgv := testenv.Tool(t, "gpgv")
 	dir := t.TempDir()
 	keyring := dearmor(t, dir, "keyring.gpg", cert)
 	dataFile, sigFile := writeFiles(t, dir, data, sig)
@@ -65,7 +39,7 @@ func GPGV(t testing.TB, cert, data, sig []byte) error {
 // armored certificate cert, else an error holding sqv's output.
 func SQV(t testing.TB, cert, data, sig []byte) error {
 	t.Helper()
-	sqv := Tool(t, "sqv")
+	sqv := testenv.Tool(t, "sqv")
 	dir := t.TempDir()
 	certFile := write(t, dir, "cert.asc", cert)
 	dataFile, sigFile := writeFiles(t, dir, data, sig)
@@ -76,7 +50,7 @@ func SQV(t testing.TB, cert, data, sig []byte) error {
 // in upper-case hex, as gpg --show-keys prints it.
 func Fingerprint(t testing.TB, cert []byte) string {
 	t.Helper()
-	gpg := Tool(t, "gpg")
+	gpg := testenv.Tool(t, "gpg")
 	dir := t.TempDir()
 	certFile := write(t, dir, "cert.asc", cert)
 	out, err := output(dir, gpg, "--homedir", dir, "--batch", "--with-colons", "--show-keys", certFile)
@@ -158,7 +132,7 @@ func dearmor(t testing.TB, dir, name string, b []byte) string {
 	if !isArmored(b) {
 		return write(t, dir, name, b)
 	}
-	gpg := Tool(t, "gpg")
+	gpg := testenv.Tool(t, "gpg")
 	in := write(t, dir, name+".asc", b)
 	out := filepath.Join(dir, name)
 	if err := run(dir, gpg, "--homedir", dir, "--batch", "--yes", "--output", out, "--dearmor", in); err != nil {

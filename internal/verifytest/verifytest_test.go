@@ -3,7 +3,7 @@ package verifytest
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 )
@@ -19,8 +19,8 @@ type testKey struct {
 
 func newTestKey(t testing.TB, uid string) *testKey {
 	t.Helper()
-	k := &testKey{t: t, gpg: Tool(t, "gpg"), home: t.TempDir()}
-	gpgconf := Tool(t, "gpgconf")
+	k := &testKey{t: t, gpg: testenv.Tool(t, "gpg"), home: t.TempDir()}
+	gpgconf := testenv.Tool(t, "gpgconf")
 	t.Cleanup(func() { run(k.home, gpgconf, "--homedir", k.home, "--kill", "all") })
 	k.must("--passphrase", "", "--quick-gen-key", uid, "ed25519", "sign", "never")
 	revs, err := filepath.Glob(filepath.Join(k.home, "openpgp-revocs.d", "*.rev"))
@@ -157,48 +157,4 @@ func TestTamper(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestToolMissing(t *testing.T) {
-	tests := []struct {
-		name      string
-		e2e       string
-		wantSkip  bool
-		wantFatal bool
-	}{
-		{"laptop skips", "", true, false},
-		{"CI fails", "1", false, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("SIGNSTAR_E2E", tt.e2e)
-			r := &stopRecorder{TB: t}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				Tool(r, "signstar-no-such-tool")
-			}()
-			<-done
-			if r.skipped != tt.wantSkip || r.fatal != tt.wantFatal {
-				t.Errorf("skipped, fatal = %v, %v, want %v, %v", r.skipped, r.fatal, tt.wantSkip, tt.wantFatal)
-			}
-		})
-	}
-}
-
-// stopRecorder records Skipf and Fatalf and, as the real ones do, ends the
-// calling goroutine.
-type stopRecorder struct {
-	testing.TB
-	skipped, fatal bool
-}
-
-func (r *stopRecorder) Skipf(string, ...any) {
-	r.skipped = true
-	runtime.Goexit()
-}
-
-func (r *stopRecorder) Fatalf(string, ...any) {
-	r.fatal = true
-	runtime.Goexit()
 }

@@ -3,10 +3,9 @@ package audit
 import (
 	"errors"
 	"os/exec"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // heavy are the packages that parse the config or talk PKCS#11: what a
@@ -59,7 +58,7 @@ func TestDependenciesPointDown(t *testing.T) {
 // listed imports directly.
 func importGraph(t *testing.T, pkgs ...string) map[string][]string {
 	t.Helper()
-	goTool := verifytest.Tool(t, "go")
+	goTool := testenv.Tool(t, "go")
 	args := append([]string{"list", "-deps", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}"}, pkgs...)
 	out, err := exec.Command(goTool, args...).Output()
 	if err != nil {

@@ -7,13 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"signstar/internal/verifytest"
 )
 
 // fsAppendFL is FS_APPEND_FL of linux/fs.h, chattr's "a".
@@ -199,9 +198,9 @@ func mountTmpfs(t *testing.T, size string) string {
 func inMountNamespace(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		verifytest.SkipOrFatal(t, "mounting a tmpfs in a mount namespace needs root")
+		testenv.SkipOrFatal(t, "mounting a tmpfs in a mount namespace needs root")
 	}
-	unshare := verifytest.Tool(t, "unshare")
+	unshare := testenv.Tool(t, "unshare")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

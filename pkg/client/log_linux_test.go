@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"signstar/internal/verifytest"
 )
 
 // TestProgressOnTerminal signs a large and a small file with a
@@ -58,7 +57,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 	t.Helper()
 	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		verifytest.SkipOrFatal(t, "open /dev/ptmx: %v", err)
+		testenv.SkipOrFatal(t, "open /dev/ptmx: %v", err)
 	}
 	t.Cleanup(func() { master.Close() })
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {

@@ -4,10 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // trustTree is a config, a module and a certificate under dir, all owned
@@ -15,7 +14,7 @@ import (
 func trustTree(t *testing.T) (dir string, cfg *Config) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		verifytest.SkipOrFatal(t, "ownership tests need root")
+		testenv.SkipOrFatal(t, "ownership tests need root")
 	}
 	dir = t.TempDir() // 0700 root, below root's sticky /tmp
 	for _, d := range []string{"etc", "etc/certs", "lib"} {

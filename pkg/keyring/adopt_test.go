@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"signstar/internal/tokentest"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 func TestAdoptable(t *testing.T) {

@@ -12,11 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"signstar/internal/testenv"
+	"signstar/internal/tokentest"
 	"signstar/internal/verifytest"
 	"signstar/pkg/config"
 	"signstar/pkg/pgp"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -200,7 +201,7 @@ func TestGenerateUndoesFailure(t *testing.T) {
 		t.Error("failed key left a certificate behind")
 	}
 	kr.Close()
-	tool := verifytest.Tool(t, "pkcs11-tool")
+	tool := testenv.Tool(t, "pkcs11-tool")
 	cmd := exec.Command(tool, "--module", hsm.Module, "--token-label", hsm.Label, "--login", "--pin", hsm.PIN, "--list-objects")
 	cmd.Env = append(os.Environ(), hsm.Env())
 	out, err := cmd.CombinedOutput()

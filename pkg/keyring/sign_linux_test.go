@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"signstar/internal/tokentest"
 	"signstar/internal/verifytest"
 	"signstar/pkg/config"
 	"signstar/pkg/pgp"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 // newLockedConfig is newConfig with a lock file, whose path it returns.

@@ -10,13 +10,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
-
-	"signstar/internal/verifytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -82,7 +81,7 @@ func readTestdata(t testing.TB, name string) []byte {
 // TestGoldenVerifies checks the committed golden files with the real
 // verifiers, so the pinned bytes are known to be accepted, not just stable.
 func TestGoldenVerifies(t *testing.T) {
-	gpg, gpgv, sqv := verifytest.Tool(t, "gpg"), verifytest.Tool(t, "gpgv"), verifytest.Tool(t, "sqv")
+	gpg, gpgv, sqv := testenv.Tool(t, "gpg"), testenv.Tool(t, "gpgv"), testenv.Tool(t, "sqv")
 	cert, input := filepath.Join("testdata", "golden-cert.asc"), filepath.Join("testdata", "golden-input.txt")
 	ring := filepath.Join(t.TempDir(), "ring.gpg")
 	run(t, true, gpg, "--homedir", gnupgHome(t), "--batch", "--dearmor", "--output", ring, cert)

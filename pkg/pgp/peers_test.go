@@ -10,18 +10,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
 	"time"
-
-	"signstar/internal/verifytest"
 )
 
 // TestVerifiers checks signatures with the verifiers signstar's users run:
 // gpgv (apt, pacman-key) with a dearmored keyring, and sqv (Sequoia, rpm)
 // with the armored certificate.
 func TestVerifiers(t *testing.T) {
-	gpg, gpgv, sqv := verifytest.Tool(t, "gpg"), verifytest.Tool(t, "gpgv"), verifytest.Tool(t, "sqv")
+	gpg, gpgv, sqv := testenv.Tool(t, "gpg"), testenv.Tool(t, "gpgv"), testenv.Tool(t, "sqv")
 	for _, k := range testKeys(t) {
 		t.Run(k.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -52,7 +51,7 @@ func TestVerifiers(t *testing.T) {
 // what gpg makes of it: algorithm, capabilities, fingerprint and user ID
 // (gpg drops a user ID whose self-signature does not verify).
 func TestGPGImport(t *testing.T) {
-	gpg := verifytest.Tool(t, "gpg")
+	gpg := testenv.Tool(t, "gpg")
 	for _, k := range testKeys(t) {
 		t.Run(k.name, func(t *testing.T) {
 			c := newTestCert(t, k.key)
@@ -122,7 +121,7 @@ func run(t *testing.T, wantOK bool, name string, args ...string) string {
 // does: the certificate is added and locally signed, then each signature is
 // checked, and a tampered file must fail.
 func TestPacmanKey(t *testing.T) {
-	pacmanKey := verifytest.Tool(t, "pacman-key")
+	pacmanKey := testenv.Tool(t, "pacman-key")
 	dir := t.TempDir()
 	gpgdir := filepath.Join(dir, "gnupg")
 	run(t, true, pacmanKey, "--gpgdir", gpgdir, "--init")
@@ -208,7 +207,7 @@ func parseHelperKey(keyHex string) (crypto.Signer, error) {
 // and checks the package signature. ECDSA is left out: rpm 4.18 built on
 // libgcrypt refuses ECDSA certificates, GnuPG's own included.
 func TestRPM(t *testing.T) {
-	rpmbuild, rpmsign, rpmkeys := verifytest.Tool(t, "rpmbuild"), verifytest.Tool(t, "rpmsign"), verifytest.Tool(t, "rpmkeys")
+	rpmbuild, rpmsign, rpmkeys := testenv.Tool(t, "rpmbuild"), testenv.Tool(t, "rpmsign"), testenv.Tool(t, "rpmkeys")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -7,10 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // glibcLib matches what ldd may list for signstar: the vDSO, glibc's
@@ -27,10 +26,10 @@ func TestBuildLinksOnlyGlibc(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(script); err != nil {
-		verifytest.SkipOrFatal(t, "scripts/build is missing")
+		testenv.SkipOrFatal(t, "scripts/build is missing")
 	}
 	for _, tool := range []string{"go", "ldd", "readelf", "pkg-config"} {
-		verifytest.Tool(t, tool)
+		testenv.Tool(t, tool)
 	}
 	dir := t.TempDir()
 	for _, pkg := range []string{"./cmd/signstar", "./pkg/sandbox/testdata/locked"} {

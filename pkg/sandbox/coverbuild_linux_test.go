@@ -6,10 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // TestCoverageBuildLocked builds a program that locks down as signstar
@@ -23,7 +22,7 @@ func TestCoverageBuildLocked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goTool := verifytest.Tool(t, "go")
+	goTool := testenv.Tool(t, "go")
 	bin, coverDir := filepath.Join(t.TempDir(), "locked"), t.TempDir()
 	build := exec.Command(script, bin, "test", "./pkg/sandbox/testdata/locked")
 	build.Env = append(os.Environ(), "SIGNSTAR_COVER=1")

@@ -20,9 +20,10 @@ import (
 
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 
+	"signstar/internal/testenv"
+	"signstar/internal/tokentest"
 	"signstar/internal/verifytest"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 // child is one re-executed test process.
@@ -87,7 +88,7 @@ func runChild(t *testing.T, hsm *tokentest.SoftHSM, c child) result {
 func requireLandlock(t *testing.T, abi int) {
 	t.Helper()
 	if v, err := ll.LandlockGetABIVersion(); err != nil || v < abi {
-		verifytest.SkipOrFatal(t, "Landlock ABI %d (have %d) is missing", abi, v)
+		testenv.SkipOrFatal(t, "Landlock ABI %d (have %d) is missing", abi, v)
 	}
 }
 

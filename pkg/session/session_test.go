@@ -5,10 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // A real key and its fingerprint as ssh-keygen -lf prints it.
@@ -32,7 +31,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestFingerprintMatchesSSHKeygen(t *testing.T) {
-	keygen := verifytest.Tool(t, "ssh-keygen")
+	keygen := testenv.Tool(t, "ssh-keygen")
 	path := filepath.Join(t.TempDir(), "k.pub")
 	os.WriteFile(path, []byte(pub+"\n"), 0o600)
 	out, err := exec.Command(keygen, "-lf", path).Output()

@@ -7,8 +7,8 @@ import (
 
 	"github.com/miekg/pkcs11"
 
+	"signstar/internal/tokentest"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 // CKA_EC_PARAMS of curves for makeKey: DER OIDs (RFC 5480 section 2.1.1.1,

@@ -5,7 +5,7 @@ import (
 
 	"github.com/miekg/pkcs11"
 
-	"signstar/pkg/token/tokentest"
+	"signstar/internal/tokentest"
 )
 
 // withSession runs f on a logged-in session of s's token, independently of

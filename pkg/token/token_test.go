@@ -17,8 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"signstar/internal/tokentest"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 // newSoftHSM makes a token and points this process's SoftHSM2 at it. The

@@ -14,12 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"signstar/internal/testenv"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
-
-	"signstar/internal/verifytest"
 )
 
 // Plain strips roff escapes from page source, for matching text.
@@ -49,7 +48,7 @@ func Sections(page []byte) map[string]string {
 // columns.
 func Man(t testing.TB, page []byte) string {
 	t.Helper()
-	man := verifytest.Tool(t, "man")
+	man := testenv.Tool(t, "man")
 	path := writeFile(t, t.TempDir(), "page.1", page)
 	cmd := exec.Command(man, "--warnings", "-E", "UTF-8", "-l", path)
 	cmd.Env = append(os.Environ(), "MANWIDTH=80", "MANPAGER=cat", "PAGER=cat")
@@ -70,7 +69,7 @@ func Man(t testing.TB, page []byte) string {
 // for whatis(1) and apropos(1): `page.1: "NAME - WHAT"`.
 func Whatis(t testing.TB, page []byte) string {
 	t.Helper()
-	lexgrog := verifytest.Tool(t, "lexgrog")
+	lexgrog := testenv.Tool(t, "lexgrog")
 	out, err := exec.Command(lexgrog, writeFile(t, t.TempDir(), "page.1", page)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("lexgrog: %v: %s", err, out)
@@ -84,7 +83,7 @@ func Whatis(t testing.TB, page []byte) string {
 // without duplicates.
 func Bash(t testing.TB, script []byte, words ...string) []string {
 	t.Helper()
-	bash := verifytest.Tool(t, "bash")
+	bash := testenv.Tool(t, "bash")
 	path := writeFile(t, t.TempDir(), "completion.bash", script)
 	if out, err := exec.Command(bash, "-n", path).CombinedOutput(); err != nil {
 		t.Fatalf("bash -n: %v\n%s", err, out)
@@ -109,7 +108,7 @@ var completeZsh []byte
 // line, sorted, without duplicates.
 func Zsh(t testing.TB, name string, script []byte, line string) []string {
 	t.Helper()
-	zsh := verifytest.Tool(t, "zsh")
+	zsh := testenv.Tool(t, "zsh")
 	dir := t.TempDir()
 	path := writeFile(t, dir, "_"+name, script)
 	if out, err := exec.Command(zsh, "-n", path).CombinedOutput(); err != nil {
@@ -132,7 +131,7 @@ func Zsh(t testing.TB, name string, script []byte, line string) []string {
 // offers for line (complete --do-complete), sorted, without duplicates.
 func Fish(t testing.TB, script []byte, line string) []string {
 	t.Helper()
-	fish := verifytest.Tool(t, "fish")
+	fish := testenv.Tool(t, "fish")
 	path := writeFile(t, t.TempDir(), "completion.fish", script)
 	if out, err := exec.Command(fish, "--no-execute", path).CombinedOutput(); err != nil {
 		t.Fatalf("fish --no-execute: %v\n%s", err, out)

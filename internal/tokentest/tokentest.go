@@ -14,10 +14,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"signstar/internal/testenv"
 	"strings"
 	"testing"
-
-	"signstar/internal/verifytest"
 )
 
 // SoftHSM is a fresh SoftHSM2 token with an initialized user PIN.
@@ -67,7 +66,7 @@ func NewSoftHSM(t testing.TB, label string) *SoftHSM {
 	Require(t, "softhsm2-util")
 	s := &SoftHSM{Module: findModule(), Label: label, PIN: pin, Dir: t.TempDir()}
 	if s.Module == "" {
-		verifytest.SkipOrFatal(t, "the SoftHSM2 PKCS#11 module (libsofthsm2.so) is missing")
+		testenv.SkipOrFatal(t, "the SoftHSM2 PKCS#11 module (libsofthsm2.so) is missing")
 	}
 	tokens := filepath.Join(s.Dir, "tokens")
 	if err := os.Mkdir(tokens, 0o700); err != nil {
@@ -105,7 +104,7 @@ func Require(t testing.TB, tools ...string) {
 			_, err = exec.LookPath(tool)
 		}
 		if err != nil {
-			verifytest.SkipOrFatal(t, "%s is missing", tool)
+			testenv.SkipOrFatal(t, "%s is missing", tool)
 		}
 	}
 }

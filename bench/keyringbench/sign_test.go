@@ -1,4 +1,4 @@
-package tokenbench
+package keyringbench
 
 import (
 	"bytes"
@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"signstar/internal/tokentest"
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
 	"signstar/pkg/token"
-	"signstar/pkg/token/tokentest"
 )
 
 // keyTypes are the key types docs/benchmarks.md reports.
