@@ -1,37 +1,32 @@
 package main
 
+// The command line: the client's request command, which every build has,
+// and the admin CLI (admin.go), which only the full build has: the
+// client-only build embeds an empty AdminCLI (clientonly.go), so kong's
+// model, and with it --help, lists what the binary can do.
+
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/signal"
-	"os/user"
-	"strconv"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/alecthomas/kong"
 
-	"signstar/pkg/audit"
 	"signstar/pkg/client"
-	"signstar/pkg/config"
-	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
 	"signstar/pkg/refusal"
-	"signstar/pkg/token"
 )
 
+// cli is the whole command line. AdminCLI comes first, so the full build
+// lists --config before --version and the admin commands before request.
 type cli struct {
-	Config  string           `help:"Configuration file." env:"SIGNSTAR_CONFIG" default:"${defaultconfig}" type:"path" placeholder:"FILE"`
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	AdminCLI `embed:""`
 
-	Init    initCmd    `cmd:"" help:"Create a configuration file for a token."`
-	Key     keyCmd     `cmd:"" help:"Generate, adopt, list and export keys."`
-	Sign    signCmd    `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
-	Check   checkCmd   `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
-	Request requestCmd `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state over ssh."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+	Request requestCmd       `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state over ssh."`
 }
 
 type requestCmd struct {
@@ -69,243 +64,3 @@ func (c *requestCmd) Run(g *cli) error {
 	})
 	return err
 }
-
-type initCmd struct {
-	URI      string `help:"Token as an RFC 7512 PKCS#11 URI (with module-path), instead of --module and --token." xor:"uri" placeholder:"URI"`
-	Module   string `help:"PKCS#11 module (.so) of the token." xor:"uri" placeholder:"PATH"`
-	Token    string `help:"Label of the token." placeholder:"LABEL"`
-	PINFile  string `help:"File holding the user PIN (mode 0600 or stricter)." required:"" placeholder:"FILE"`
-	LockFile string `help:"Serialize token sessions across processes through this lock file, created if missing. Default, for modules that need one (SoftHSM2): /run/signstar/NAME.lock for a config /etc/signstar/NAME.toml, NAME.lock beside the config elsewhere." placeholder:"FILE"`
-	Audit    string `help:"Audit trail: journald (default), file:/absolute/path (JSON lines) or stderr (development only)." placeholder:"SINK"`
-}
-
-func (c *initCmd) Run(g *cli) error {
-	t := config.Token{URI: c.URI, Module: c.Module, Label: c.Token, PINFile: c.PINFile, LockFile: c.LockFile}
-	if err := audit.ParseSink(c.Audit); c.Audit != "" && err != nil {
-		return err
-	}
-	sel, err := t.Selector()
-	if err != nil {
-		return err
-	}
-	if t.LockFile == "" && token.NeedsLock(sel.Module) {
-		t.LockFile = config.DefaultLockFile(g.Config)
-	}
-	// The lock file first: a config that names one that cannot be
-	// created would fail every request.
-	lock, err := createLockFile(g.Config, t.LockFile)
-	if err != nil {
-		return err
-	}
-	if err := config.Create(g.Config, t, config.Audit{Sink: c.Audit}); err != nil {
-		return err
-	}
-	infof("wrote %s", g.Config)
-	if lock != "" {
-		infof("lock file %s", lock)
-	}
-	return nil
-}
-
-type keyCmd struct {
-	Generate keyGenerateCmd `cmd:"" help:"Generate a key pair on the token and its OpenPGP certificate."`
-	Adopt    keyAdoptCmd    `cmd:"" help:"Take over a key pair made on the token by another tool, and make its OpenPGP certificate."`
-	List     keyListCmd     `cmd:"" help:"List the configured keys."`
-	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
-}
-
-type keyGenerateCmd struct {
-	Name    string `help:"Name of the key in the config." required:"" placeholder:"NAME"`
-	Type    string `help:"Key type: ${keytypes}." enum:"${keytypes}" default:"ed25519"`
-	UID     string `help:"OpenPGP user ID, e.g. \"Example Repo Key <repo@example.org>\"." required:"" name:"uid" placeholder:"USERID"`
-	Expires string `help:"Expiry: a date (2030-01-31) or a duration (2y, 180d)." placeholder:"WHEN"`
-}
-
-func (c *keyGenerateCmd) Run(g *cli) error {
-	now := time.Now().UTC().Truncate(time.Second)
-	expires, err := parseExpiry(c.Expires, now)
-	if err != nil {
-		return err
-	}
-	typ, err := token.ParseKeyType(c.Type)
-	if err != nil {
-		return err
-	}
-	kr, cfg, err := openKeyring(g)
-	if err != nil {
-		return err
-	}
-	defer kr.Close()
-	k, err := kr.Generate(keyring.NewKey{Name: c.Name, Type: typ, UserID: c.UID, Created: now, Expires: expires})
-	if err != nil {
-		return err
-	}
-	infof("generated %s key %q; certificate %s; config %s updated", typ, c.Name, cfg.Resolve(cfg.Keys[c.Name].Cert), cfg.Path())
-	fmt.Println(k.Cert.Fingerprint())
-	return nil
-}
-
-type keyAdoptCmd struct {
-	Name    string `help:"Name of the key in the config." required:"" placeholder:"NAME"`
-	ID      string `help:"CKA_ID of the key pair on the token, in hex (pkcs11-tool --list-objects shows it)." required:"" name:"id" placeholder:"HEX"`
-	UID     string `help:"OpenPGP user ID, e.g. \"Example Repo Key <repo@example.org>\"." required:"" name:"uid" placeholder:"USERID"`
-	Expires string `help:"Expiry: a date (2030-01-31) or a duration from now (2y, 180d)." placeholder:"WHEN"`
-	Created string `help:"The key's OpenPGP creation time, RFC 3339 (2024-01-01T00:00:00Z); part of the fingerprint. Default: now." placeholder:"TIME"`
-}
-
-func (c *keyAdoptCmd) Run(g *cli) error {
-	now := time.Now().UTC().Truncate(time.Second)
-	created, err := parseCreated(c.Created, now)
-	if err != nil {
-		return err
-	}
-	expires, err := parseExpiry(c.Expires, now)
-	if err != nil {
-		return err
-	}
-	id, err := hex.DecodeString(c.ID)
-	if err != nil || len(id) == 0 {
-		return fmt.Errorf("--id %q: want the key's CKA_ID in hex, as pkcs11-tool prints it (0a, 01)", c.ID)
-	}
-	kr, cfg, err := openKeyring(g)
-	if err != nil {
-		return err
-	}
-	defer kr.Close()
-	k, err := kr.Adopt(keyring.ExistingKey{Name: c.Name, ID: id, UserID: c.UID, Created: created, Expires: expires,
-		Warn: func(msg string) { warnf("%s", msg) }})
-	if err != nil {
-		return err
-	}
-	kc := cfg.Keys[c.Name]
-	infof("adopted %s key %q (id %s); certificate %s; config %s updated", kc.Type, c.Name, kc.ID, cfg.Resolve(kc.Cert), cfg.Path())
-	fmt.Println(k.Cert.Fingerprint())
-	return nil
-}
-
-// parseCreated reads a key creation time: RFC 3339, not in the future, in
-// whole seconds as OpenPGP stores it (RFC 4880 section 5.5.2).
-func parseCreated(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return now, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("--created %q: want an RFC 3339 time (2024-01-01T00:00:00Z)", s)
-	}
-	t = t.UTC().Truncate(time.Second)
-	if t.After(now) {
-		return time.Time{}, fmt.Errorf("--created %s is in the future", s)
-	}
-	return t, nil
-}
-
-// parseExpiry reads a date or a duration in days or years from now.
-func parseExpiry(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		if !t.After(now) {
-			return time.Time{}, fmt.Errorf("--expires %s is in the past", s)
-		}
-		return t, nil
-	}
-	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil || n <= 0 || n > 100*366 {
-		return time.Time{}, fmt.Errorf("--expires %q: want a date (2030-01-31) or a duration (2y, 180d)", s)
-	}
-	switch s[len(s)-1] {
-	case 'd':
-		return now.AddDate(0, 0, n), nil
-	case 'y':
-		return now.AddDate(n, 0, 0), nil
-	}
-	return time.Time{}, fmt.Errorf("--expires %q: want a date (2030-01-31) or a duration (2y, 180d)", s)
-}
-
-type keyListCmd struct{}
-
-func (c *keyListCmd) Run(g *cli) error {
-	cfg, err := loadConfig(g.Config, cliTrust())
-	if err != nil {
-		return err
-	}
-	def, _ := cfg.DefaultKey()
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tTYPE\tFINGERPRINT\tCREATED\tUSER ID\tNOTATIONS")
-	for _, name := range cfg.KeyNames() {
-		k := cfg.Keys[name]
-		cert, err := keyring.LoadCert(cfg, k)
-		if err != nil {
-			return fmt.Errorf("key %q: %w", name, err)
-		}
-		if name == def {
-			name += " (default)"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, cert.Algorithm(), cert.Fingerprint(),
-			cert.Created().UTC().Format(time.DateOnly), cert.UserID(), notationList(k.Notations))
-	}
-	return w.Flush()
-}
-
-type keyExportCmd struct {
-	Name string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
-}
-
-func (c *keyExportCmd) Run(g *cli) error {
-	cfg, err := loadConfig(g.Config, cliTrust())
-	if err != nil {
-		return err
-	}
-	_, kc, err := cfg.Key(c.Name)
-	if err != nil {
-		return err
-	}
-	cert, err := keyring.LoadCert(cfg, kc)
-	if err != nil {
-		return err
-	}
-	return cert.WriteArmored(os.Stdout)
-}
-
-type signCmd struct {
-	Key   string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
-	Armor bool   `help:"Write an ASCII-armored signature instead of a binary one."`
-}
-
-func (c *signCmd) Run(g *cli) error {
-	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.CLI, User: currentUser()}
-	cfg, cfgErr := loadConfig(g.Config, cliTrust())
-	j, err := openJob(cfg, cfgErr, rec)
-	if err != nil {
-		return err
-	}
-	if cfgErr != nil {
-		return j.finish(nil, cfgErr)
-	}
-	out, err := j.signArtifact(c.Key, c.Armor)
-	return j.finish(out, err)
-}
-
-// currentUser names the local account for the audit record.
-func currentUser() string {
-	if u, err := user.Current(); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(os.Getuid())
-}
-
-func openKeyring(g *cli) (*keyring.Keyring, *config.Config, error) {
-	cfg, err := loadConfig(g.Config, cliTrust())
-	if err != nil {
-		return nil, nil, err
-	}
-	kr, err := keyring.Open(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	return kr, cfg, nil
-}
-
-func keyTypeEnum() string { return token.JoinKeyTypes(token.KeyTypes(), ",") }

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package main
 
 // signstar's own documentation: the tables and examples of signstar(1),

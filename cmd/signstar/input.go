@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package main
 
 // What a job reads its input from. In the login shell, standard input is

@@ -1,3 +1,5 @@
+//go:build linux && cgo
+
 package main
 
 // A job is one signing request, from the CLI or the login shell. It ends

@@ -1,11 +1,15 @@
+//go:build linux && cgo
+
 package main
 
-// How sshd starts signstar, and what the client asked for. sshd(8) runs
-// the account's shell as "-shell" (no command) or "shell -c COMMAND", where
-// COMMAND is the client's own command or, if one is in force, the forced
-// command (sshd_config's ForceCommand wins over authorized_keys' command=;
-// OpenSSH 9.2 session.c do_exec). Under another shell (bash), a forced
-// command that names the binary starts signstar with no arguments.
+// The login shell, part one: how sshd starts signstar, what the client
+// asked for, and the environment it may keep; serve.go carries the
+// request out. sshd(8) runs the account's shell as "-shell" (no command)
+// or "shell -c COMMAND", where COMMAND is the client's own command or, if
+// one is in force, the forced command (sshd_config's ForceCommand wins
+// over authorized_keys' command=; OpenSSH 9.2 session.c do_exec). Under
+// another shell (bash), a forced command that names the binary starts
+// signstar with no arguments.
 
 import (
 	"errors"
@@ -16,7 +20,27 @@ import (
 	"signstar/pkg/modules"
 	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
+	"signstar/pkg/sandbox"
 )
+
+// runLoginShell serves the client and exits if sshd started signstar as
+// a login shell (loginShell); otherwise it returns, and main runs the
+// command line. Either way it first closes what signstar inherited.
+func runLoginShell() {
+	// sshd may leak descriptors into the login shell; close them before
+	// anything else is opened.
+	if err := sandbox.CloseInherited(); err != nil {
+		errorf(exitFailed, "close inherited file descriptors: %v", err)
+	}
+	line, ok, err := loginShell(os.Args, os.LookupEnv)
+	if !ok {
+		return
+	}
+	// Before the config is read or a module loaded: nothing a client set
+	// through sshd's AcceptEnv reaches them.
+	clearEnv()
+	exit(serveClient(line, err))
+}
 
 // program is the word a forced command starts with: sshd passes the whole
 // forced command to the shell, so an admin writes it as a command line.

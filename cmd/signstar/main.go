@@ -1,5 +1,15 @@
 // Command signstar signs what it reads on standard input with a key held on a
 // PKCS#11 token and writes a detached OpenPGP signature to standard output.
+//
+// It builds in two shapes. On Linux with cgo (scripts/build, 'just build')
+// it is all of signstar: the admin CLI, the login shell sshd starts for a
+// client, and the client command, request. Anywhere else, or with
+// CGO_ENABLED=0, it is the client alone: request, --version and --help, for
+// release engineers' laptops. The token (PKCS#11 through cgo) and the
+// sandbox (seccomp through libseccomp's cgo binding; Landlock) exist only
+// in the full build, so every file that needs them starts with
+// "//go:build linux && cgo", and clientonly.go names what the client build
+// has in their place.
 package main
 
 import (
@@ -7,30 +17,18 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/alecthomas/kong"
-	seccomp "github.com/seccomp/libseccomp-golang"
-
-	"signstar/pkg/sandbox"
 )
 
 // version is stamped by 'just build' with -X main.version=...
 var version = ""
 
-const defaultConfig = "/etc/signstar/config.toml"
-
 func main() {
-	// sshd may leak descriptors into the login shell; close them before
-	// anything else is opened.
-	if err := sandbox.CloseInherited(); err != nil {
-		errorf(exitFailed, "close inherited file descriptors: %v", err)
-	}
-	if line, ok, err := loginShell(os.Args, os.LookupEnv); ok {
-		// Before the config is read or a module loaded: nothing a client
-		// set through sshd's AcceptEnv reaches them.
-		clearEnv()
-		exit(serve(line, err))
-	}
+	// Started by sshd as a login shell, signstar serves the client and
+	// exits here, before the command line below is parsed.
+	runLoginShell()
 	var c cli
 	parser, err := newParser(&c)
 	if err != nil {
@@ -49,10 +47,12 @@ func newParser(c *cli, opts ...kong.Option) (*kong.Kong, error) {
 	return kong.New(c, append([]kong.Option{
 		kong.Name("signstar"),
 		kong.Description("Sign artifacts with a key that never leaves its PKCS#11 token."),
-		kong.Vars{"version": versionLine(), "keytypes": keyTypeEnum(), "defaultconfig": defaultConfig},
+		kong.Vars{"version": versionLine()}.CloneWith(adminVars()),
 	}, opts...)...)
 }
 
+// versionLine is what --version and the login shell's version print: the
+// version, the Go release, and what the build adds (buildNotes).
 func versionLine() string {
 	v := version
 	if v == "" {
@@ -61,9 +61,6 @@ func versionLine() string {
 			v = bi.Main.Version
 		}
 	}
-	// The libseccomp that builds the filter is linked in (statically, by
-	// scripts/build): name it, since its version decides which syscalls
-	// the filter can know.
-	major, minor, micro := seccomp.GetLibraryVersion()
-	return fmt.Sprintf("signstar %s (%s, libseccomp %d.%d.%d)", v, runtime.Version(), major, minor, micro)
+	notes := append([]string{runtime.Version()}, buildNotes()...)
+	return fmt.Sprintf("signstar %s (%s)", v, strings.Join(notes, ", "))
 }

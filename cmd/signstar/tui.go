@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"signstar/pkg/refusal"
-	"signstar/pkg/sandbox"
 )
 
 // Exit codes, documented in signstar(1).
@@ -20,7 +19,7 @@ const (
 // on this path: a partial signature is worse than none.
 func errorf(code int, format string, v ...any) {
 	fmt.Fprintf(os.Stderr, "signstar: error: "+format+"\n", v...)
-	sandbox.Exit(code)
+	exitProcess(code)
 }
 
 // exit ends the process with the status err calls for: 0 on success, 2
@@ -34,7 +33,7 @@ func exitWithHint(err error) { exitWith(err, hintFor(err)) }
 
 func exitWith(err error, hint string) {
 	if err == nil {
-		sandbox.Exit(exitOK)
+		exitProcess(exitOK)
 	}
 	code := exitFailed
 	if errors.Is(err, refusal.Err) {
@@ -44,7 +43,7 @@ func exitWith(err error, hint string) {
 	if hint != "" {
 		fmt.Fprintf(os.Stderr, "signstar: hint: %s\n", hint)
 	}
-	sandbox.Exit(code)
+	exitProcess(code)
 }
 
 func warnf(format string, v ...any) {

@@ -1,7 +1,10 @@
+//go:build linux && cgo
+
 package main
 
-// The login shell: what runs when sshd starts signstar for a client. It
-// never reaches the admin CLI; the client's words go to package remote.
+// The login shell, part two: one client request carried out and recorded,
+// once loginshell.go has found what sshd started signstar for. It never
+// reaches the admin CLI; the client's words go to package remote.
 
 import (
 	"bytes"
@@ -30,10 +33,11 @@ commands:
   help                                 print this text
 `
 
-// serve carries out one client request and records it: every request,
-// answered, signed, refused or failed, leaves one audit record. lineErr
-// is how sshd's start of signstar went wrong, if it did (loginShell).
-func serve(line string, lineErr error) error {
+// serveClient carries out one client request and records it: every
+// request, answered, signed, refused or failed, leaves one audit record.
+// lineErr is how sshd's start of signstar went wrong, if it did
+// (loginShell).
+func serveClient(line string, lineErr error) error {
 	rec := &audit.Record{RequestID: audit.NewRequestID(), Mode: audit.SSH, Request: line, User: os.Getenv("USER")}
 	stderr, err := captureModuleStderr()
 	if err != nil {
@@ -68,7 +72,7 @@ func serve(line string, lineErr error) error {
 	if err != nil {
 		return toClient(j.finish(nil, err), rec.RequestID)
 	}
-	return toClient(j.serve(cmd, sess), rec.RequestID)
+	return toClient(j.run(cmd, sess), rec.RequestID)
 }
 
 // toClient is what the SSH client is told of err. A refusal of its own
@@ -98,7 +102,9 @@ func clientCaused(err error) bool {
 	return false
 }
 
-func (j *job) serve(cmd remote.Command, sess *session.Session) error {
+// run carries out the client's command cmd, for session sess, and ends
+// the job: answered, signed, refused or failed.
+func (j *job) run(cmd remote.Command, sess *session.Session) error {
 	switch cmd.Action {
 	case remote.Version:
 		return j.answer([]byte(versionLine()+"\n"), nil)
