@@ -20,9 +20,12 @@ build:
     scripts/build {{out}} {{version}}
     @echo "built {{out}} ({{version}}); needs: $(readelf -d {{out}} | awk '/NEEDED/{print $5}' | tr -d '[]' | xargs)"
 
-# Run every test with real tools (SoftHSM2, gpgv, sqv, pacman-key), then each fuzz target briefly; print the statement coverage of the tests and the e2e binary, merged (profiles in bin/coverage).
+# Cross-compile the client-only build (request, --version, --help: no cgo, any GOOS), run every test with real tools (SoftHSM2, gpgv, sqv, pacman-key), then each fuzz target briefly; print the statement coverage of the tests and the e2e binary, merged (profiles in bin/coverage).
 test: deps
     go vet ./...
+    CGO_ENABLED=0 go build -o /dev/null ./cmd/signstar
+    CGO_ENABLED=0 GOOS=darwin GOARCH=arm64 go build -o /dev/null ./cmd/signstar
+    CGO_ENABLED=0 GOOS=windows GOARCH=amd64 go build -o /dev/null ./cmd/signstar
     rm -rf {{coverdir}} && mkdir -p {{coverdir}}/e2e
     SIGNSTAR_E2E=1 SIGNSTAR_E2E_COVERDIR="$PWD/{{coverdir}}/e2e" go test -count=1 -timeout 30m \
         -covermode=atomic -coverpkg=./... -coverprofile={{coverdir}}/tests.out ./...
