@@ -83,7 +83,8 @@ type Remote struct {
 	// digest-only signing request, as Arch Linux Signstar's client sends).
 	DefaultAction string `toml:"default-action,omitempty"`
 	// IdleTimeout ends a request whose client sent no byte for that long;
-	// MaxDuration ends one that took longer than that in all (remote.go).
+	// MaxDuration ends one that took longer than that in all (the login
+	// shell reads stdin through package input under both).
 	IdleTimeout string `toml:"idle-timeout,omitempty"`
 	MaxDuration string `toml:"max-duration,omitempty"`
 
