@@ -2,16 +2,16 @@
 
 package sandbox
 
-// Coverage of the re-executed children under go test -cover: a child is
-// this test binary, so what it runs counts for the package, and its
-// counters join the parent's (go test's -test.gocoverdir, where the
-// parent's own coverage report collects every counter file of this
-// binary).
+// Coverage of the re-executed children under go test -covermode=atomic
+// (just test): a child is this test binary, so what it runs counts for
+// the package, and its counters join the parent's (go test's
+// -test.gocoverdir, where the parent's own coverage report collects every
+// counter file of this binary).
 //
 // A child cannot leave that to the Go runtime. At exit, the runtime
 // writes the counters into a new file and renames it into place: after
-// lockdown, Landlock refuses the file and the seccomp filter kills the
-// process at rename(2). The production filter stays as it is; instead,
+// lockdown, Landlock refuses the file, and rename(2) would meet the
+// seccomp filter's kill. The production filter stays as it is; instead,
 // a child creates its counter file before lockdown, keeps the descriptor
 // across it (Policy.KeepFDs) and writes the counters into it with
 // runtime/coverage.WriteCounters, which needs write(2) alone.
@@ -47,7 +47,7 @@ var childCounters *os.File
 // ends.
 func coverageArgs(t *testing.T) []string {
 	t.Helper()
-	if testing.CoverMode() == "" {
+	if testing.CoverMode() != "atomic" {
 		return nil
 	}
 	dir := t.TempDir()
@@ -95,9 +95,12 @@ func moveFile(from, to string) error {
 
 // startCoverage, in a child under -cover, runs m quietly to compute the
 // meta-data hash and silence the exit hook, then creates the counter
-// file that exitChild writes.
+// file that exitChild writes. runtime/coverage.WriteCounters needs
+// -covermode=atomic, just test's; in the other modes a child is left to
+// the runtime, whose exit hook counts only the children that never locked
+// down (and complains on the others' stderr).
 func startCoverage(m *testing.M) error {
-	if testing.CoverMode() == "" {
+	if testing.CoverMode() != "atomic" {
 		return nil
 	}
 	if code := quietly(m.Run); code != 0 {
