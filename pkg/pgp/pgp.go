@@ -1,12 +1,13 @@
 // Package pgp holds the OpenPGP side of signstar: a v4 [Certificate] for a key
 // that can only be reached through a [crypto.Signer] (a PKCS#11 token), and
-// detached binary-document signatures made with it by a [Signer].
+// what a [Signer] makes with it: detached binary-document and canonical-text
+// signatures, and cleartext signed messages (RFC 4880 section 7).
 //
 // It promises three things. Signatures are accepted by gpgv, sqv, pacman-key,
 // apt and rpm (v4 packets, legacy EdDSA for Ed25519, RSA PKCS#1 v1.5, ECDSA on
-// P-256 and P-384). Nothing leaves [Signer.Sign] or [Signer.SignHash] before the
-// exact bytes have been verified against the certificate, so a faulty token
-// cannot publish a bad signature. And signatures are reproducible: they depend
+// P-256 and P-384). Nothing leaves [Signer.Sign], [Signer.SignHash] or
+// [Signer.ClearSign] before the exact bytes have been verified against the
+// certificate, so a faulty token cannot publish a bad signature. And signatures are reproducible: they depend
 // only on key, input and the caller's clock, never on a random salt.
 package pgp
 

@@ -30,6 +30,11 @@ type Options struct {
 	Time time.Time
 	// Notations are added to the hashed area (RFC 4880 section 5.2.3.16).
 	Notations []*packet.Notation
+	// Text makes [Signer.Sign] sign the input as canonical text (type
+	// 0x01, RFC 4880 section 5.2.1, gpg -t) rather than as a binary
+	// document: line ends become CRLF, and input that is not UTF-8 text
+	// is refused with [ErrNotText]. [Signer.ClearSign] always sets it.
+	Text bool
 }
 
 // Digest describes the signed input, hashed in the same pass as the
@@ -79,13 +84,14 @@ var ErrNeedsMessage = errors.New("the key's token must hash the whole input itse
 
 // Sign streams r through SHA-256 and SHA-512 with one fixed buffer and
 // writes one detached v4 binary-document signature (type 0x00, RFC 4880
-// section 5.2.1) to w. The signature is verified against the certificate
+// section 5.2.1) to w, or a canonical-text signature (type 0x01) if
+// o.Text is set. The signature is verified against the certificate
 // before anything is written, so on any error w is untouched. Empty input
-// is refused with [ErrEmptyInput].
+// is refused with [ErrEmptyInput]. The digest is always of r as it is.
 func (s *Signer) Sign(w io.Writer, r io.Reader, o Options) (Digest, error) {
-	sign := s.signDigest
-	if ms, ok := s.key.(MessageSigner); ok {
-		sign = func(r io.Reader, o Options) (Digest, []byte, error) { return s.signMessage(ms, r, o) }
+	sign := s.signAny
+	if o.Text {
+		sign = func(r io.Reader, o Options) (Digest, []byte, error) { return s.signText(r, o, nil) }
 	}
 	d, out, err := sign(r, o)
 	if err != nil {
@@ -95,6 +101,28 @@ func (s *Signer) Sign(w io.Writer, r io.Reader, o Options) (Digest, error) {
 		return Digest{}, fmt.Errorf("write signature: %w", err)
 	}
 	return d, nil
+}
+
+// signAny signs what r yields, whichever way the key signs.
+func (s *Signer) signAny(r io.Reader, o Options) (Digest, []byte, error) {
+	if ms, ok := s.key.(MessageSigner); ok {
+		return s.signMessage(ms, r, o)
+	}
+	return s.signDigest(r, o)
+}
+
+// signText signs the canonical form of the text in r (see [canon]),
+// writing the shown text of a cleartext message to shown if it is not
+// nil. The digest is of r as it is, as the caller's own tools see it.
+func (s *Signer) signText(r io.Reader, o Options, shown io.Writer) (Digest, []byte, error) {
+	h256, h512 := sha256.New(), sha512.New()
+	raw := &input{r: io.TeeReader(r, io.MultiWriter(h256, h512))}
+	o.Text = true
+	_, out, err := s.signAny(newTextReader(raw, shown, shown != nil), o)
+	if err != nil {
+		return Digest{}, nil, err
+	}
+	return Digest{Size: raw.n, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil)}, out, nil
 }
 
 // signDigest hashes all of r, then has the key sign the digest.
@@ -199,6 +227,9 @@ func (s *Signer) SignHash(h hash.Hash, o Options) ([]byte, error) {
 	if _, ok := s.key.(MessageSigner); ok {
 		return nil, fmt.Errorf("sign hash: %w", ErrNeedsMessage)
 	}
+	if o.Text {
+		return nil, errors.New("sign hash: BUG: a text signature needs the text itself")
+	}
 	state, err := saveState(h)
 	if err != nil {
 		return nil, fmt.Errorf("sign hash: %w", err)
@@ -227,7 +258,7 @@ func (s *Signer) signState(state []byte, o Options) ([]byte, error) {
 // finish verifies bin, a signature over the data whose hash state is
 // state, and returns it, armored if asked.
 func (s *Signer) finish(bin, state []byte, o Options) ([]byte, error) {
-	if err := s.check(bin, state); err != nil {
+	if err := s.check(bin, state, sigType(o)); err != nil {
 		return nil, fmt.Errorf("verify new signature (token fault?): %w", err)
 	}
 	if !o.Armor {
@@ -236,8 +267,8 @@ func (s *Signer) finish(bin, state []byte, o Options) ([]byte, error) {
 	return armored(openpgp.SignatureType, bin)
 }
 
-// unsigned is the binary-document signature (type 0x00, RFC 4880 section
-// 5.2.1) for o, before signing.
+// unsigned is the document signature (type 0x00, or 0x01 for text, RFC
+// 4880 section 5.2.1) for o, before signing.
 func (s *Signer) unsigned(o Options) (unsignedSig, error) {
 	t := o.Time
 	if t.IsZero() {
@@ -253,7 +284,15 @@ func (s *Signer) unsigned(o Options) (unsignedSig, error) {
 	if err != nil {
 		return unsignedSig{}, err
 	}
-	return unsignedSig{packet.SigTypeBinary, s.cert.key().PubKeyAlgo, s.hash, area}, nil
+	return unsignedSig{sigType(o), s.cert.key().PubKeyAlgo, s.hash, area}, nil
+}
+
+// sigType is the signature type o asks for (RFC 4880 section 5.2.1).
+func sigType(o Options) packet.SignatureType {
+	if o.Text {
+		return packet.SigTypeText
+	}
+	return packet.SigTypeBinary
 }
 
 // checkNotations refuses the salt notation go-crypto would add: signstar
@@ -271,7 +310,7 @@ func checkNotations(ns []*packet.Notation) error {
 
 // check parses bin back and verifies it over state: what is checked is
 // exactly what will be released.
-func (s *Signer) check(bin, state []byte) error {
+func (s *Signer) check(bin, state []byte, want packet.SignatureType) error {
 	sig, err := readSignature(bytes.NewReader(bin))
 	if err != nil {
 		return err
@@ -280,5 +319,5 @@ func (s *Signer) check(bin, state []byte) error {
 	if err != nil {
 		return err
 	}
-	return s.cert.verify(sig, h)
+	return s.cert.verify(sig, h, want)
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
-// Verify checks sig, one detached v4 binary-document signature (armored or
-// binary), over data against cert. It accepts SHA-256, SHA-384 and SHA-512,
-// and only signature times at which the key was valid.
+// Verify checks sig, one detached v4 document signature (armored or
+// binary), over data against cert: a binary-document signature over data
+// as it is, or a canonical-text one over data with CRLF line ends (RFC
+// 4880 section 5.2.1). It accepts SHA-256, SHA-384 and SHA-512, and only
+// signature times at which the key was valid.
 func Verify(cert *Certificate, sig, data io.Reader) error {
 	s, err := readSignature(sig)
 	if err != nil {
@@ -22,11 +24,14 @@ func Verify(cert *Certificate, sig, data io.Reader) error {
 	if s.Hash != crypto.SHA256 && s.Hash != crypto.SHA384 && s.Hash != crypto.SHA512 {
 		return fmt.Errorf("verify: hash %v is not accepted", s.Hash)
 	}
+	if s.SigType == packet.SigTypeText {
+		data = newTextReader(data, nil, false)
+	}
 	h := s.Hash.New()
 	if _, err := io.CopyBuffer(h, struct{ io.Reader }{data}, make([]byte, bufSize)); err != nil {
 		return fmt.Errorf("verify: read data: %w", err)
 	}
-	if err := cert.verify(s, h); err != nil {
+	if err := cert.verify(s, h, s.SigType); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
 	return nil
@@ -52,12 +57,15 @@ func readSignature(r io.Reader) (*packet.Signature, error) {
 	return sig, nil
 }
 
-// verify checks that sig is a v4 binary-document signature by the
-// certificate's key over the data absorbed by h, made while the key was
-// valid. h is consumed.
-func (c *Certificate) verify(sig *packet.Signature, h hash.Hash) error {
-	if sig.Version != 4 || sig.SigType != packet.SigTypeBinary {
-		return fmt.Errorf("signature is version %d type %#02x, want version 4 type 0x00", sig.Version, uint8(sig.SigType))
+// verify checks that sig is a v4 document signature of type want (0x00
+// or 0x01) by the certificate's key over the data absorbed by h, made
+// while the key was valid. h is consumed.
+func (c *Certificate) verify(sig *packet.Signature, h hash.Hash, want packet.SignatureType) error {
+	if want != packet.SigTypeBinary && want != packet.SigTypeText {
+		return fmt.Errorf("signature type %#02x is not a document signature", uint8(want))
+	}
+	if sig.Version != 4 || sig.SigType != want {
+		return fmt.Errorf("signature is version %d type %#02x, want version 4 type %#02x", sig.Version, uint8(sig.SigType), uint8(want))
 	}
 	if !sig.CheckKeyIdOrFingerprint(c.key()) {
 		return fmt.Errorf("signature was not issued by %s", c.Fingerprint())

@@ -1,0 +1,108 @@
+package pgp
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+)
+
+// MaxClearText bounds the text of a cleartext signed message. The message
+// shows the text itself, so it is held in memory until the signature is
+// verified (and, in signstar, until the audit record is written); the
+// shown text is at most twice the input (dash-escaping "-" lines). Larger
+// text is refused with [ErrTooLarge]: a detached text signature streams.
+const MaxClearText = 64 << 20
+
+// ErrTooLarge is returned by [Signer.ClearSign] for text over
+// [MaxClearText] bytes.
+var ErrTooLarge = fmt.Errorf("text over %d MiB is too large for a cleartext signature", MaxClearText>>20)
+
+// ClearSign reads the UTF-8 text in r and writes to w a cleartext signed
+// message (RFC 4880 section 7): the text, dash-escaped and without
+// trailing whitespace, above an armored canonical-text signature (type
+// 0x01) over it. The hash and the shown text are made in one pass; the
+// message is parsed back by go-crypto's clearsign package and its
+// signature verified before anything is written, so on any error w is
+// untouched. o.Armor does not apply (the message is always armored).
+// Text that is not UTF-8 or holds NUL is refused with [ErrNotText], empty
+// input with [ErrEmptyInput]. The digest is of r as it is.
+func (s *Signer) ClearSign(w io.Writer, r io.Reader, o Options) (Digest, error) {
+	name, err := hashName(s.hash)
+	if err != nil {
+		return Digest{}, err
+	}
+	var msg bytes.Buffer
+	fmt.Fprintf(&msg, "-----BEGIN PGP SIGNED MESSAGE-----\nHash: %s\n\n", name)
+	o.Armor = false
+	d, sig, err := s.signText(&capReader{r: r, left: MaxClearText}, o, &msg)
+	if err != nil {
+		return Digest{}, err
+	}
+	armor, err := armored(openpgp.SignatureType, sig)
+	if err != nil {
+		return Digest{}, err
+	}
+	msg.Write(armor)
+	if err := s.checkClear(msg.Bytes()); err != nil {
+		return Digest{}, fmt.Errorf("verify new cleartext signature: %w", err)
+	}
+	if _, err := w.Write(msg.Bytes()); err != nil {
+		return Digest{}, fmt.Errorf("write signed message: %w", err)
+	}
+	return d, nil
+}
+
+// hashName is the Hash armor header's name for h (RFC 4880 section 9.4).
+func hashName(h crypto.Hash) (string, error) {
+	switch h {
+	case crypto.SHA256:
+		return "SHA256", nil
+	case crypto.SHA512:
+		return "SHA512", nil
+	}
+	return "", fmt.Errorf("BUG: no hash name for %v", h)
+}
+
+// checkClear parses msg back with go-crypto, an independent reader of the
+// cleartext framing, and verifies its one signature over the text it
+// finds: what is checked is exactly what will be released.
+func (s *Signer) checkClear(msg []byte) error {
+	b, rest := clearsign.Decode(msg)
+	if b == nil || len(rest) != 0 {
+		return errors.New("message does not parse back as one cleartext signed message")
+	}
+	if want, _ := hashName(s.hash); len(b.Headers["Hash"]) != 1 || b.Headers["Hash"][0] != want {
+		return fmt.Errorf("hash header %q, want %s", b.Headers["Hash"], want)
+	}
+	sig, err := readSignature(b.ArmoredSignature.Body)
+	if err != nil {
+		return err
+	}
+	if sig.Hash != s.hash {
+		return fmt.Errorf("signature hash %v, want %v", sig.Hash, s.hash)
+	}
+	h := sig.Hash.New()
+	h.Write(b.Bytes)
+	return s.cert.verify(sig, h, packet.SigTypeText)
+}
+
+// capReader ends the input with [ErrTooLarge] once more than left bytes
+// have come.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return 0, ErrTooLarge
+	}
+	return n, err
+}
