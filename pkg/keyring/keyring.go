@@ -4,7 +4,7 @@
 //
 // It also owns the token lock rule (see sign.go): a [Keyring] holds the
 // token's lock file from [Open] to [Keyring.Close], except while
-// [Key.Sign] or [Key.SignHash] reads its input, and no key can reach the
+// [Key.Sign], [Key.ClearSign] or [Key.SignHash] reads its input, and no key can reach the
 // token before the lock is back. A Keyring and its keys are for one
 // goroutine at a time, as the lock is the process's.
 package keyring
@@ -31,8 +31,8 @@ type Keyring struct {
 	tok *token.Token
 }
 
-// Key is one usable signing key. It signs through [Key.Sign] and
-// [Key.SignHash], which apply the token lock rule.
+// Key is one usable signing key. It signs through [Key.Sign],
+// [Key.ClearSign] and [Key.SignHash], which apply the token lock rule.
 type Key struct {
 	Name string
 	Cert *pgp.Certificate

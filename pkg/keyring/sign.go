@@ -61,6 +61,18 @@ func (k *Key) Sign(w io.Writer, r io.Reader, o SignOptions) (pgp.Digest, error) 
 	return d, k.guard.end(err)
 }
 
+// ClearSign makes a cleartext signed message of the text r holds, as
+// [pgp.Signer.ClearSign] does, under the lock rule of [Key.Sign]: the
+// lock is let go while r streams in and back before the token signs.
+// For a detached text signature, set o.Text and call [Key.Sign].
+func (k *Key) ClearSign(w io.Writer, r io.Reader, o SignOptions) (pgp.Digest, error) {
+	if err := k.guard.release(o.Ready); err != nil {
+		return pgp.Digest{}, err
+	}
+	d, err := k.signer.ClearSign(w, r, o.Options)
+	return d, k.guard.end(err)
+}
+
 // SignHash signs a digest-only input: read reads it from r and returns
 // the hash to sign, as [pgp.Signer.SignHash] does. Other processes may use
 // the token while read runs, whose error is returned as it is; the token

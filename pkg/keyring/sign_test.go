@@ -136,6 +136,15 @@ func TestSignLockOrder(t *testing.T) {
 		_, err := k.SignHash(r, readAll, o)
 		return err
 	}
+	signText := func(k *Key, r io.Reader, o SignOptions) error {
+		o.Text = true
+		_, err := k.Sign(io.Discard, r, o)
+		return err
+	}
+	clearSign := func(k *Key, r io.Reader, o SignOptions) error {
+		_, err := k.ClearSign(io.Discard, r, o)
+		return err
+	}
 	tests := []struct {
 		name     string
 		message  bool // a key whose token hashes the input itself
@@ -156,6 +165,14 @@ func TestSignLockOrder(t *testing.T) {
 		{"SignHash, input fails", false, signHash, "data", errRead, nil, "release read lock", errRead},
 		{"Sign, empty input", false, sign, "", nil, nil, "release read lock", pgp.ErrEmptyInput},
 		{"SignHash, token reads", true, signHash, "data", nil, nil, "", pgp.ErrNeedsMessage},
+		{"Sign text", false, signText, "data\n", nil, nil, "release read ready lock token", nil},
+		{"Sign text, token reads", true, signText, "data\n", nil, nil, "release ready lock token read", nil},
+		{"Sign text, not text", false, signText, "\x00", nil, nil, "release read lock", pgp.ErrNotText},
+		{"ClearSign", false, clearSign, "data\n", nil, nil, "release read ready lock token", nil},
+		{"ClearSign, token reads", true, clearSign, "data\n", nil, nil, "release ready lock token read", nil},
+		{"ClearSign, Ready fails", false, clearSign, "data\n", nil, errGone, "release read ready lock", errGone},
+		{"ClearSign, input fails", false, clearSign, "data", errRead, nil, "release read lock", errRead},
+		{"ClearSign, not text", false, clearSign, "\xff", nil, nil, "release read lock", pgp.ErrNotText},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
