@@ -4,7 +4,12 @@
 //
 //	""                         the account's default action (sign stdin, or
 //	                           answer a signing request) with the default key
-//	sign [--key NAME] [--armor]
+//	sign [--key NAME] [--armor] [--text]
+//	                           a detached signature of stdin; --text signs
+//	                           it as canonical text (type 0x01, gpg -t)
+//	sign --clearsign [--key NAME]
+//	                           a cleartext signed message of the text on
+//	                           stdin (RFC 4880 section 7; always armored)
 //	sign --request [--key NAME] answer a digest-only signing request on stdin
 //	cert [--key NAME]          print the key's armored certificate
 //	version | help
@@ -39,6 +44,10 @@ type Command struct {
 	Action Action
 	Key    string // empty: the default key
 	Armor  bool
+	// Text: sign stdin as canonical text (a type 0x01 signature).
+	Text bool
+	// Clearsign: make a cleartext signed message of stdin (implies Text).
+	Clearsign bool
 	// Request: stdin is a signing request (a hash state), not the artifact.
 	Request bool
 	// Implicit: the client sent no words; the account's config picks
@@ -89,6 +98,10 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			c.Armor = true
 		case flag == "--request" && verb == Sign && !hasValue:
 			c.Request = true
+		case flag == "--text" && verb == Sign && !hasValue:
+			c.Text = true
+		case flag == "--clearsign" && verb == Sign && !hasValue:
+			c.Clearsign = true
 		case flag == "--key":
 			if !hasValue {
 				if i+1 == len(args) {
@@ -105,10 +118,22 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			return Command{}, refusal.Errorf("%s does not take %s", verb, quote(args[i]))
 		}
 	}
-	if c.Request && c.Armor {
-		return Command{}, refusal.Errorf("--armor does not apply to --request: the response always carries an armored signature")
+	return c, checkForm(c)
+}
+
+// checkForm refuses flags that contradict each other.
+func checkForm(c Command) error {
+	switch {
+	case c.Request && c.Armor:
+		return refusal.Errorf("--armor does not apply to --request: the response always carries an armored signature")
+	case c.Request && (c.Text || c.Clearsign):
+		return refusal.Errorf("--text and --clearsign do not apply to --request: it signs a digest, not text")
+	case c.Clearsign && c.Armor:
+		return refusal.Errorf("--armor does not apply to --clearsign: a cleartext message is always armored")
+	case c.Clearsign && c.Text:
+		return refusal.Errorf("--text does not apply to --clearsign: a cleartext message is always text")
 	}
-	return c, nil
+	return nil
 }
 
 // Sanitize makes client-supplied text safe to record in a log line:

@@ -47,6 +47,17 @@ func TestParse(t *testing.T) {
 		{"high byte", "sign \xff", Command{}, "byte 0xff"},
 		{"long", "sign " + strings.Repeat("a", 300), Command{}, "longer than 256"},
 		{"uppercase", "SIGN", Command{}, "unknown command"},
+		{"text", "sign --text", Command{Action: Sign, Text: true}, ""},
+		{"text armor key", "sign --armor --text --key repo", Command{Action: Sign, Key: "repo", Armor: true, Text: true}, ""},
+		{"clearsign", "sign --clearsign --key repo", Command{Action: Sign, Key: "repo", Clearsign: true}, ""},
+		{"clearsign armor", "sign --clearsign --armor", Command{}, "--armor does not apply to --clearsign"},
+		{"clearsign text", "sign --text --clearsign", Command{}, "--text does not apply to --clearsign"},
+		{"request clearsign", "sign --request --clearsign", Command{}, "do not apply to --request"},
+		{"request text", "sign --text --request", Command{}, "do not apply to --request"},
+		{"clearsign value", "sign --clearsign=yes", Command{}, "does not take"},
+		{"cert clearsign", "cert --clearsign", Command{}, `does not take "--clearsign"`},
+		{"cert text", "cert --text", Command{}, `does not take "--text"`},
+		{"duplicate clearsign", "sign --clearsign --clearsign", Command{}, `"--clearsign" given twice`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,6 +80,7 @@ func TestParse(t *testing.T) {
 // refusal's message is itself printable and bounded.
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "sign", "sign --key repo --armor", "cert --key=x", "version", "help",
+		"sign --clearsign --key repo", "sign --text --armor", "sign --request --text",
 		"scp -t .", "sign --key a --key b", "sign\x00", strings.Repeat("x", 300)} {
 		f.Add(s)
 	}
@@ -98,8 +110,11 @@ func FuzzParse(f *testing.F) {
 		if c.Key != "" && !strings.Contains(line, c.Key) {
 			t.Fatalf("key %q not in line %q", c.Key, line)
 		}
-		if (c.Armor || c.Request) && c.Action != Sign || c.Armor && c.Request {
+		if (c.Armor || c.Request || c.Text || c.Clearsign) && c.Action != Sign || c.Armor && c.Request {
 			t.Fatalf("armor on %s", c.Action)
+		}
+		if c.Clearsign && (c.Armor || c.Text || c.Request) || c.Request && c.Text {
+			t.Fatalf("contradicting flags accepted: %+v", c)
 		}
 	})
 }
