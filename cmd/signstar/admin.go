@@ -17,6 +17,7 @@ import (
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
+	"signstar/pkg/remote"
 	"signstar/pkg/token"
 )
 
@@ -231,8 +232,10 @@ func (c *keyExportCmd) Run(g *cli) error {
 }
 
 type signCmd struct {
-	Key   string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
-	Armor bool   `help:"Write an ASCII-armored signature instead of a binary one."`
+	Key       string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
+	Armor     bool   `help:"Write an ASCII-armored signature instead of a binary one."`
+	Text      bool   `help:"Sign standard input as UTF-8 text, with CRLF line ends (a type 0x01 signature, gpg -t)."`
+	Clearsign bool   `help:"Write standard input, UTF-8 text, as a cleartext signed message (gpg --clearsign; always armored)."`
 }
 
 func (c *signCmd) Run(g *cli) error {
@@ -245,7 +248,11 @@ func (c *signCmd) Run(g *cli) error {
 	if cfgErr != nil {
 		return j.finish(nil, cfgErr)
 	}
-	out, err := j.signArtifact(c.Key, c.Armor)
+	cmd := remote.Command{Action: remote.Sign, Armor: c.Armor, Text: c.Text, Clearsign: c.Clearsign}
+	if err := cmd.CheckForm(); err != nil {
+		return j.finish(nil, err)
+	}
+	out, err := j.signArtifact(c.Key, formOf(cmd))
 	return j.finish(out, err)
 }
 

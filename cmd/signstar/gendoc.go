@@ -44,9 +44,14 @@ var remoteCommands = []term{
 	{"", "The account's default action, remote.default-action: sign standard input with the default key, " +
 		"as 'sign' does (sign, the default), or answer a signing request on standard input, as 'sign --request' does (request). " +
 		"This is what 'ssh ACCOUNT@HOST < FILE > FILE.sig' sends."},
-	{"sign [--key NAME] [--armor]",
+	{"sign [--key NAME] [--armor] [--text]",
 		"Sign standard input with key NAME (default: the default key) and write a binary detached OpenPGP signature, " +
-			"or an ASCII-armored one with --armor."},
+			"or an ASCII-armored one with --armor. With --text the input must be UTF-8 text without NUL bytes, and the " +
+			"signature is a canonical-text one (type 0x01, as gpg -t makes): it signs the text with CRLF line ends."},
+	{"sign --clearsign [--key NAME]",
+		"Read UTF-8 text (at most 64 MiB, no NUL bytes) from standard input and write it as a cleartext signed message " +
+			"(RFC 4880 section 7, as gpg --clearsign makes and apt reads as InRelease): dash-escaped, without trailing " +
+			"spaces and tabs, above an armored canonical-text signature. The message is held in memory until it is recorded."},
 	{"sign --request [--key NAME]",
 		"Read a digest-only signing request (JSON, version 1, as 'signstar request' and Arch Linux Signstar's client send it) " +
 			"from standard input and write the response, which carries an armored signature."},
@@ -162,7 +167,9 @@ var auditFields = []term{
 	{"SIGNSTAR_REQUEST", "The client's command, sanitized; empty for the default action. Login shell only."},
 	{"SIGNSTAR_KEY", "The key's name."},
 	{"SIGNSTAR_KEY_FINGERPRINT", "The key's OpenPGP fingerprint."},
-	{"SIGNSTAR_INPUT_SIZE", "The size of the signed bytes (of the file, for a signing request)."},
+	{"SIGNSTAR_FORMAT", "What was made, on signed and undelivered records: detached, detached-text (--text), cleartext " +
+		"(--clearsign) or request (the answer to a signing request)."},
+	{"SIGNSTAR_INPUT_SIZE", "The size of the signed bytes (of the file, for a signing request; of the text as sent, for a text signature)."},
 	{"SIGNSTAR_INPUT_SHA256", "The SHA-256 of the signed bytes; absent for a signing request, where signstar sees only a SHA-512 state."},
 	{"SIGNSTAR_INPUT_SHA512", "The SHA-512 of the signed bytes."},
 	{"SIGNSTAR_SIGNATURE_CREATED", "The signature's creation time (RFC 3339)."},

@@ -210,7 +210,7 @@ func auditFieldNames(t *testing.T) []string {
 	}
 	signed := &audit.Record{RequestID: "1", Mode: audit.SSH, Result: audit.Signed, Warning: "w", User: "u",
 		SSHKey: "SHA256:k", Client: "192.0.2.1 22", Request: "sign", Key: "repo", KeyFingerprint: "f",
-		InputSize: 1, InputSHA256: make([]byte, 32), InputSHA512: make([]byte, 64), SignatureCreated: time.Unix(1, 0)}
+		Format: audit.Detached, InputSize: 1, InputSHA256: make([]byte, 32), InputSHA512: make([]byte, 64), SignatureCreated: time.Unix(1, 0)}
 	failed := &audit.Record{RequestID: "2", Mode: audit.CLI, Result: audit.Failed, Error: "e", ModuleOutput: "m"}
 	for _, r := range []*audit.Record{signed, failed} {
 		if err := sink.Write(r); err != nil {
@@ -300,7 +300,8 @@ func TestGenRemoteGrammar(t *testing.T) {
 				verb = string(remote.Sign)
 			}
 			if string(cmd.Action) != verb || cmd.Armor != strings.Contains(line, "--armor") ||
-				cmd.Request != strings.Contains(line, "--request") || (cmd.Key == "repo") != strings.Contains(line, "--key") {
+				cmd.Request != strings.Contains(line, "--request") || (cmd.Key == "repo") != strings.Contains(line, "--key") ||
+				cmd.Text != strings.Contains(line, "--text") || cmd.Clearsign != strings.Contains(line, "--clearsign") {
 				t.Errorf("remote.Parse(%q) = %+v", line, cmd)
 			}
 		})
@@ -476,7 +477,7 @@ func TestGenCompletionBash(t *testing.T) {
 		{"after a global flag", []string{"signstar", "--config", "x", "k"}, []string{"key"}},
 		{"key types", []string{"signstar", "key", "generate", "--type", ""}, types},
 		{"key types after =", []string{"signstar", "key", "generate", "--name", "=", "x", "--type", "=", "r"}, []string{"rsa3072", "rsa4096"}},
-		{"flags", []string{"signstar", "sign", "--"}, []string{"--armor", "--config", "--help", "--key", "--version"}},
+		{"flags", []string{"signstar", "sign", "--"}, []string{"--armor", "--clearsign", "--config", "--help", "--key", "--text", "--version"}},
 		{"config file", []string{"signstar", "--config", dir + "/signstar.t"}, []string{dir + "/signstar.toml"}},
 		{"pin file", []string{"signstar", "init", "--pin-file", dir + "/signstar.t"}, []string{dir + "/signstar.toml"}},
 		{"files to request", []string{"signstar", "request", "--jobs", "2", dir + "/signstar.t"}, []string{dir + "/signstar.toml"}},
@@ -522,7 +523,7 @@ func TestGenCompletionFish(t *testing.T) {
 		{"signstar ", []string{"check", "init", "key", "request", "sign"}},
 		{"signstar key ", []string{"adopt", "export", "generate", "list"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
-		{"signstar sign --", []string{"--armor", "--config", "--help", "--key", "--version"}},
+		{"signstar sign --", []string{"--armor", "--clearsign", "--config", "--help", "--key", "--text", "--version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

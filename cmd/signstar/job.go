@@ -24,6 +24,7 @@ import (
 	"signstar/pkg/keyring"
 	"signstar/pkg/pgp"
 	"signstar/pkg/refusal"
+	"signstar/pkg/remote"
 	"signstar/pkg/request"
 )
 
@@ -135,29 +136,76 @@ func (j *job) openLocked(name string) (*keyring.Keyring, *keyring.Key, error) {
 	return kr, k, nil
 }
 
-// signArtifact signs what stdin holds. Lockdown comes after the token is
-// open and before the first byte of stdin is read.
-func (j *job) signArtifact(name string, armor bool) ([]byte, error) {
+// form is the kind of signature a job makes of the input it reads.
+type form struct {
+	armor bool // ASCII armor around a detached signature
+	text  bool // a canonical-text signature (type 0x01)
+	clear bool // a cleartext signed message (always armored text)
+}
+
+// formOf is the form a parsed sign command asks for; cmd.CheckForm has
+// refused contradicting flags.
+func formOf(cmd remote.Command) form {
+	return form{armor: cmd.Armor, text: cmd.Text, clear: cmd.Clearsign}
+}
+
+// format is how the audit record names f.
+func (f form) format() audit.Format {
+	switch {
+	case f.clear:
+		return audit.Cleartext
+	case f.text:
+		return audit.DetachedText
+	}
+	return audit.Detached
+}
+
+// signArtifact signs what stdin holds, in form f. Lockdown comes after
+// the token is open and before the first byte of stdin is read. A
+// cleartext message holds the text itself, so it is kept in memory (up to
+// pgp.MaxClearText) until the audit record is written; a detached
+// signature streams.
+func (j *job) signArtifact(name string, f form) ([]byte, error) {
 	kr, k, err := j.openLocked(name)
 	if err != nil {
 		return nil, err
 	}
 	defer kr.Close()
 	created := time.Now().UTC().Truncate(time.Second)
-	var sig bytes.Buffer
-	d, err := k.Sign(&sig, j.stdin(), signOptions(pgp.Options{Armor: armor, Time: created, Notations: keyNotations(j.cfg, k.Name)}))
-	if errors.Is(err, pgp.ErrEmptyInput) {
-		return nil, fmt.Errorf("sign: %w (pipe the file to standard input)", err)
+	o := signOptions(pgp.Options{Armor: f.armor, Text: f.text, Time: created, Notations: keyNotations(j.cfg, k.Name)})
+	sign := k.Sign
+	if f.clear {
+		sign = k.ClearSign
 	}
-	if limit, ok := inputLimit(err); ok {
-		return nil, limit
+	var out bytes.Buffer
+	d, err := sign(&out, j.stdin(), o)
+	if err := signError(err, k.Name); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("sign with key %q: %w", k.Name, err)
-	}
+	j.rec.Format = f.format()
 	j.rec.InputSize, j.rec.InputSHA256, j.rec.InputSHA512 = d.Size, d.SHA256, d.SHA512
 	j.rec.SignatureCreated = created
-	return sig.Bytes(), nil
+	return out.Bytes(), nil
+}
+
+// signError is what signArtifact reports for err: what the client sent
+// wrong (no input, binary input for a text signature, too much text for a
+// cleartext message, too much or too slow input) as such.
+func signError(err error, key string) error {
+	if limit, ok := inputLimit(err); ok {
+		return limit
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pgp.ErrEmptyInput):
+		return fmt.Errorf("sign: %w (pipe the file to standard input)", err)
+	case errors.Is(err, pgp.ErrNotText):
+		return refusal.Errorf("%v: --text and --clearsign sign UTF-8 text only", err)
+	case errors.Is(err, pgp.ErrTooLarge):
+		return refusal.Errorf("%v: make a detached --text signature instead", err)
+	}
+	return fmt.Errorf("sign with key %q: %w", key, err)
 }
 
 // signOptions adds to o the check made once the input is read and before
@@ -189,6 +237,7 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.rec.Format = audit.Request
 	j.rec.InputSize, j.rec.InputSHA512, j.rec.SignatureCreated = int64(req.size), req.digest, created
 	return request.Response(sig)
 }

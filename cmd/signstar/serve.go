@@ -27,6 +27,9 @@ const remoteHelp = `signstar: sign files with a key that never leaves its token.
 usage: ssh ACCOUNT@HOST [COMMAND] < FILE > FILE.sig
 commands:
   (none), sign [--key NAME] [--armor]  sign standard input, write the signature
+  sign --text [--key NAME] [--armor]   sign standard input as text (gpg -t): CRLF line ends
+  sign --clearsign [--key NAME]        write standard input, UTF-8 text, as a cleartext
+                                       signed message (gpg --clearsign, apt's InRelease)
   sign --request [--key NAME]          answer a digest-only signing request (JSON) on stdin
   cert [--key NAME]                    print the key's armored OpenPGP certificate
   version                              print the signstar version
@@ -121,7 +124,7 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():
 		return j.finish(j.signRequest(name))
 	}
-	return j.finish(j.signArtifact(name, cmd.Armor))
+	return j.finish(j.signArtifact(name, formOf(cmd)))
 }
 
 // cert is the key's armored certificate, once the token has shown that it

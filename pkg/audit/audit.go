@@ -47,8 +47,8 @@ type Result string
 
 const (
 	// Signed: a signature was made. The record carries the key, its
-	// fingerprint, the input's size and digests and the signature's
-	// creation time, and is written before the signature is released.
+	// fingerprint, the form of signature ([Format]), the input's size and
+	// digests and the signature's creation time, and is written before the signature is released.
 	Signed Result = "signed"
 	// Answered: a request that produced no signature but an answer (cert,
 	// version, help). It may name a key and its fingerprint (cert: the
@@ -62,6 +62,16 @@ const (
 	// key, fingerprint, size, digests and creation time as the signed
 	// record, so that an auditor can match the two.
 	Undelivered Result = "undelivered"
+)
+
+// Format is the form of signature a signed record stands for.
+type Format string
+
+const (
+	Detached     Format = "detached"      // a detached binary-document signature (type 0x00)
+	DetachedText Format = "detached-text" // a detached canonical-text signature (type 0x01, gpg -t)
+	Cleartext    Format = "cleartext"     // a cleartext signed message (RFC 4880 section 7)
+	Request      Format = "request"       // the answer to a digest-only signing request
 )
 
 // Mode is how signstar was started.
@@ -94,6 +104,9 @@ type Record struct {
 	Request        string // the client's command line, raw: Write sanitizes it
 	Key            string // key name
 	KeyFingerprint string // OpenPGP fingerprint of the key
+	// Format is the form of signature made, in a signed or undelivered
+	// record only.
+	Format Format
 
 	// InputSize and the digests describe the signed bytes (pgp.Digest),
 	// in a signed or undelivered record only.
@@ -212,7 +225,8 @@ func (r *Record) fields() ([]field, error) {
 	add("SIGNSTAR_KEY", r.Key, maxShort)
 	add("SIGNSTAR_KEY_FINGERPRINT", r.KeyFingerprint, maxShort)
 	if r.Result == Signed || r.Result == Undelivered {
-		f = append(f, field{"SIGNSTAR_INPUT_SIZE", strconv.FormatInt(r.InputSize, 10)})
+		f = append(f, field{"SIGNSTAR_FORMAT", string(r.Format)},
+			field{"SIGNSTAR_INPUT_SIZE", strconv.FormatInt(r.InputSize, 10)})
 		add("SIGNSTAR_INPUT_SHA256", hex.EncodeToString(r.InputSHA256), maxShort)
 		f = append(f,
 			field{"SIGNSTAR_INPUT_SHA512", hex.EncodeToString(r.InputSHA512)},
@@ -253,9 +267,14 @@ func (r *Record) check() error {
 }
 
 // checkSignature wants what identifies a signature: key, fingerprint,
-// input size, SHA-512 (SHA-256 too, unless a signing request gave only a
-// SHA-512 state) and creation time.
+// format, input size, SHA-512 (SHA-256 too, unless a signing request gave
+// only a SHA-512 state) and creation time.
 func (r *Record) checkSignature() error {
+	switch r.Format {
+	case Detached, DetachedText, Cleartext, Request:
+	default:
+		return fmt.Errorf("BUG: audit record %s with format %q", r.Result, r.Format)
+	}
 	// A signing request may be for an empty file (only streamed input
 	// must not be empty), so size 0 is a valid size.
 	if r.InputSize < 0 || len(r.InputSHA512) != 64 ||
@@ -271,8 +290,8 @@ func (r *Record) checkSignature() error {
 // reverse).
 func (r *Record) checkAnswer() error {
 	switch {
-	case r.InputSize != 0 || r.InputSHA256 != nil || r.InputSHA512 != nil || !r.SignatureCreated.IsZero():
-		return errors.New("BUG: audit record answered with input digests or a signature time: nothing was signed")
+	case r.InputSize != 0 || r.InputSHA256 != nil || r.InputSHA512 != nil || !r.SignatureCreated.IsZero() || r.Format != "":
+		return errors.New("BUG: audit record answered with input digests, a signature time or format: nothing was signed")
 	case (r.Key == "") != (r.KeyFingerprint == ""):
 		return errors.New("BUG: audit record answered with a key name but no fingerprint, or the reverse")
 	}

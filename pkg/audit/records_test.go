@@ -26,7 +26,7 @@ func testRecords(id string) []*Record {
 		RequestID: id, Mode: SSH, Result: Signed,
 		Warning: "landlock best-effort: kernel has Landlock ABI 3, want 4",
 		User:    "signer", SSHKey: testSSHKey, Client: "192.0.2.7 51234",
-		Request: "sign --key repo --armor", Key: "repo", KeyFingerprint: testFpr,
+		Request: "sign --key repo --armor", Key: "repo", KeyFingerprint: testFpr, Format: Detached,
 		InputSize: int64(len(input)), InputSHA256: s256[:], InputSHA512: s512[:],
 		SignatureCreated: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600)),
 	}, {
@@ -46,7 +46,7 @@ func testRecords(id string) []*Record {
 		RequestID: id, Mode: SSH, Result: Undelivered,
 		Error: "write signature: write /dev/stdout: broken pipe",
 		User:  "signer", SSHKey: testSSHKey, Client: "192.0.2.7 51234",
-		Request: "sign --key repo", Key: "repo", KeyFingerprint: testFpr,
+		Request: "sign --key repo", Key: "repo", KeyFingerprint: testFpr, Format: Detached,
 		InputSize: int64(len(input)), InputSHA256: s256[:], InputSHA512: s512[:],
 		SignatureCreated: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 	}}
@@ -69,6 +69,7 @@ func wantEntries(id string) []map[string]string {
 		"SIGNSTAR_REQUEST":           "sign --key repo --armor",
 		"SIGNSTAR_KEY":               "repo",
 		"SIGNSTAR_KEY_FINGERPRINT":   testFpr,
+		"SIGNSTAR_FORMAT":            "detached",
 		"SIGNSTAR_INPUT_SIZE":        "6",
 		"SIGNSTAR_INPUT_SHA256":      sha256Hex,
 		"SIGNSTAR_INPUT_SHA512":      sha512Hex,
@@ -124,6 +125,7 @@ func wantEntries(id string) []map[string]string {
 		"SIGNSTAR_REQUEST":           "sign --key repo",
 		"SIGNSTAR_KEY":               "repo",
 		"SIGNSTAR_KEY_FINGERPRINT":   testFpr,
+		"SIGNSTAR_FORMAT":            "detached",
 		"SIGNSTAR_INPUT_SIZE":        "6",
 		"SIGNSTAR_INPUT_SHA256":      sha256Hex,
 		"SIGNSTAR_INPUT_SHA512":      sha512Hex,

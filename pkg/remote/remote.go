@@ -118,11 +118,12 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			return Command{}, refusal.Errorf("%s does not take %s", verb, quote(args[i]))
 		}
 	}
-	return c, checkForm(c)
+	return c, c.CheckForm()
 }
 
-// checkForm refuses flags that contradict each other.
-func checkForm(c Command) error {
+// CheckForm refuses signature flags that contradict each other. The admin
+// CLI's sign command applies it to its own flags too.
+func (c Command) CheckForm() error {
 	switch {
 	case c.Request && c.Armor:
 		return refusal.Errorf("--armor does not apply to --request: the response always carries an armored signature")
