@@ -48,7 +48,8 @@ type Result string
 const (
 	// Signed: a signature was made. The record carries the key, its
 	// fingerprint, the form of signature ([Format]), the input's size and
-	// digests and the signature's creation time, and is written before the signature is released.
+	// digests and the signature's creation time, and is written before
+	// the signature is released.
 	Signed Result = "signed"
 	// Answered: a request that produced no signature but an answer (cert,
 	// version, help). It may name a key and its fingerprint (cert: the
