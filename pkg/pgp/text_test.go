@@ -220,3 +220,35 @@ func TestTextMessageSigner(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckClear: the check made before release reads the message as a
+// verifier does, so a message whose text or framing differs from what was
+// signed is caught.
+func TestCheckClear(t *testing.T) {
+	_, s := newTestSigner(t, testKeys(t)[0].key, crypto.SHA512)
+	var msg bytes.Buffer
+	if _, err := s.ClearSign(&msg, strings.NewReader("- a \nb\n"), Options{Time: testSigTime}); err != nil {
+		t.Fatal(err)
+	}
+	good := msg.String()
+	if err := s.checkClear([]byte(good)); err != nil {
+		t.Fatalf("good message: %v", err)
+	}
+	for _, tc := range []struct{ name, old, new string }{
+		{"text changed", "\nb\n", "\nc\n"},
+		{"escape dropped", "- - a", "- a"},
+		{"trailing line added", "b\n\n", "b\n\n\n"},
+		{"hash header", "Hash: SHA512", "Hash: SHA256"},
+		{"no signature", "-----BEGIN PGP SIGNATURE-----", "-----BEGIN PGP SIGNATURE----"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad := strings.Replace(good, tc.old, tc.new, 1)
+			if bad == good {
+				t.Fatal("BUG: the test did not change the message")
+			}
+			if err := s.checkClear([]byte(bad)); err == nil {
+				t.Error("checkClear accepted a changed message")
+			}
+		})
+	}
+}
