@@ -31,14 +31,38 @@ var ErrTooLarge = fmt.Errorf("text over %d MiB is too large for a cleartext sign
 // Text that is not UTF-8 or holds NUL is refused with [ErrNotText], empty
 // input with [ErrEmptyInput]. The digest is of r as it is.
 func (s *Signer) ClearSign(w io.Writer, r io.Reader, o Options) (Digest, error) {
+	// A caller that buffers the message itself (signstar holds it until
+	// the audit record is written) gets it built in place: one copy of
+	// the text in memory, not two.
+	msg, inPlace := w.(*bytes.Buffer)
+	if !inPlace {
+		msg = new(bytes.Buffer)
+	}
+	start := msg.Len()
+	d, err := s.clearSign(msg, r, o)
+	if err != nil {
+		msg.Truncate(start)
+		return Digest{}, err
+	}
+	if inPlace {
+		return d, nil
+	}
+	if _, err := w.Write(msg.Bytes()); err != nil {
+		return Digest{}, fmt.Errorf("write signed message: %w", err)
+	}
+	return d, nil
+}
+
+// clearSign appends the message to msg and checks it.
+func (s *Signer) clearSign(msg *bytes.Buffer, r io.Reader, o Options) (Digest, error) {
 	name, err := hashName(s.hash)
 	if err != nil {
 		return Digest{}, err
 	}
-	var msg bytes.Buffer
-	fmt.Fprintf(&msg, "-----BEGIN PGP SIGNED MESSAGE-----\nHash: %s\n\n", name)
+	start := msg.Len()
+	fmt.Fprintf(msg, "-----BEGIN PGP SIGNED MESSAGE-----\nHash: %s\n\n", name)
 	o.Armor = false
-	d, sig, err := s.signText(&capReader{r: r, left: MaxClearText}, o, &msg)
+	d, sig, err := s.signText(&capReader{r: r, left: MaxClearText}, o, msg)
 	if err != nil {
 		return Digest{}, err
 	}
@@ -47,11 +71,8 @@ func (s *Signer) ClearSign(w io.Writer, r io.Reader, o Options) (Digest, error) 
 		return Digest{}, err
 	}
 	msg.Write(armor)
-	if err := s.checkClear(msg.Bytes()); err != nil {
+	if err := s.checkClear(msg.Bytes()[start:]); err != nil {
 		return Digest{}, fmt.Errorf("verify new cleartext signature: %w", err)
-	}
-	if _, err := w.Write(msg.Bytes()); err != nil {
-		return Digest{}, fmt.Errorf("write signed message: %w", err)
 	}
 	return d, nil
 }
