@@ -1,5 +1,6 @@
 // Package verifytest asserts OpenPGP detached signatures with the real
-// verifiers that signstar's users run: gpgv, sqv and pacman-key.
+// verifiers that signstar's users run: gpgv, sqv and pacman-key; and
+// cleartext signed messages with gpgv, gpg and sq ([AllClear]).
 //
 // Every helper works in t.TempDir() with its own GnuPG home, so none reads or
 // writes the user's ~/.gnupg or /etc/pacman.d. A missing tool skips the test,
