@@ -22,6 +22,7 @@ func TestAptInRelease(t *testing.T) {
 	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
 	sshdtest.Require(t)
 	cert, srv := newRecipeSigner(t, "ed25519")
+	assertREADMEQuotes(t, inReleaseRecipe)
 	tests := []struct {
 		name    string
 		tamper  func([]byte) []byte
