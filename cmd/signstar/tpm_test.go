@@ -98,7 +98,10 @@ func TestTPMGoneAfterLockdown(t *testing.T) {
 			if !strings.Contains(rec["SIGNSTAR_ERROR"], "CKR_GENERAL_ERROR") {
 				t.Errorf("SIGNSTAR_ERROR = %q, want the module's error", rec["SIGNSTAR_ERROR"])
 			}
-			if mo := rec["SIGNSTAR_MODULE_OUTPUT"]; !strings.Contains(mo, "tcti:IO failure") {
+			// How the TSS words the lost broker depends on when it died:
+			// mid-read ("tcti:IO failure") or mid-write ("Connection
+			// reset by peer"); either way it is in the record.
+			if mo := rec["SIGNSTAR_MODULE_OUTPUT"]; !strings.Contains(mo, "tcti:IO failure") && !strings.Contains(mo, "Connection reset by peer") {
 				t.Errorf("SIGNSTAR_MODULE_OUTPUT = %q, want the TSS's error", mo)
 			}
 		})

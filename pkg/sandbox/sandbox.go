@@ -24,6 +24,9 @@
 // Only Landlock may be weakened, by [Policy.BestEffort], for kernels too old
 // for it; [Lockdown] then returns warnings saying what is not enforced.
 //
+// [Exit] ends a process that may be locked down; in a coverage build it
+// writes the counters Lockdown kept a file for.
+//
 // [CloseInherited] closes the descriptors sshd may leak; call it first thing
 // in main.
 //
