@@ -3,12 +3,10 @@ package pgp
 import (
 	"bytes"
 	"crypto"
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 // MaxClearText bounds the text of a cleartext signed message. The message
@@ -31,15 +29,20 @@ var ErrTooLarge = fmt.Errorf("text over %d MiB is too large for a cleartext sign
 // Text that is not UTF-8 or holds NUL is refused with [ErrNotText], empty
 // input with [ErrEmptyInput]. The digest is of r as it is.
 func (s *Signer) ClearSign(w io.Writer, r io.Reader, o Options) (Digest, error) {
-	// A caller that buffers the message itself (signstar holds it until
-	// the audit record is written) gets it built in place: one copy of
-	// the text in memory, not two.
+	return writeClear(w, func(msg *bytes.Buffer) (Digest, error) { return s.clearSign(msg, r, o) })
+}
+
+// writeClear has build append a cleartext message to a buffer and writes
+// it to w, untouched on error. A caller that buffers the message itself
+// (signstar holds it until the audit record is written) gets it built in
+// place: one copy of the text in memory, not two.
+func writeClear(w io.Writer, build func(*bytes.Buffer) (Digest, error)) (Digest, error) {
 	msg, inPlace := w.(*bytes.Buffer)
 	if !inPlace {
 		msg = new(bytes.Buffer)
 	}
 	start := msg.Len()
-	d, err := s.clearSign(msg, r, o)
+	d, err := build(msg)
 	if err != nil {
 		msg.Truncate(start)
 		return Digest{}, err
@@ -71,7 +74,7 @@ func (s *Signer) clearSign(msg *bytes.Buffer, r io.Reader, o Options) (Digest, e
 		return Digest{}, err
 	}
 	msg.Write(armor)
-	if err := s.checkClear(msg.Bytes()[start:]); err != nil {
+	if err := checkClear(msg.Bytes()[start:], []*Signer{s}); err != nil {
 		return Digest{}, fmt.Errorf("verify new cleartext signature: %w", err)
 	}
 	return d, nil
@@ -86,48 +89,6 @@ func hashName(h crypto.Hash) (string, error) {
 		return "SHA512", nil
 	}
 	return "", fmt.Errorf("BUG: no hash name for %v", h)
-}
-
-// checkClear reads msg back as a verifier does (RFC 4880 section 7.1, as
-// go-crypto's clearsign.Decode reads it: undo the dash-escaping, drop
-// trailing whitespace, join the lines with CRLF) and verifies its one
-// signature over that text: what is checked is exactly what will be
-// released. It hashes msg in place, so checking adds no copy of the text
-// to memory; gpgv, gpg, sq and go-crypto's own reader check the same
-// messages in the tests.
-func (s *Signer) checkClear(msg []byte) error {
-	name, err := hashName(s.hash)
-	if err != nil {
-		return err
-	}
-	rest, ok := bytes.CutPrefix(msg, []byte("-----BEGIN PGP SIGNED MESSAGE-----\nHash: "+name+"\n\n"))
-	if !ok {
-		return errors.New("message does not start with its header")
-	}
-	h := s.hash.New()
-	for first := true; ; first = false {
-		line, next, found := bytes.Cut(rest, []byte("\n"))
-		if !found {
-			return errors.New("message has no signature block")
-		}
-		if string(line) == "-----BEGIN PGP SIGNATURE-----" {
-			break
-		}
-		if !first {
-			h.Write([]byte("\r\n"))
-		}
-		line, _ = bytes.CutPrefix(line, []byte("- "))
-		h.Write(bytes.TrimRight(line, " \t\r"))
-		rest = next
-	}
-	sig, err := readSignature(bytes.NewReader(rest))
-	if err != nil {
-		return err
-	}
-	if sig.Hash != s.hash {
-		return fmt.Errorf("signature hash %v, want %v", sig.Hash, s.hash)
-	}
-	return s.cert.verify(sig, h, packet.SigTypeText)
 }
 
 // capReader ends the input with [ErrTooLarge] once more than left bytes

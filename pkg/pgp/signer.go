@@ -193,23 +193,15 @@ func (in *input) Read(p []byte) (int, error) {
 // signer's hash. Wrapping r hides any WriterTo, so io.CopyBuffer really uses
 // the one buffer and memory stays flat.
 func (s *Signer) absorb(r io.Reader) (Digest, []byte, error) {
-	h256, h512 := sha256.New(), sha512.New()
-	n, err := io.CopyBuffer(io.MultiWriter(h256, h512), struct{ io.Reader }{r}, make([]byte, bufSize))
+	n, hs, err := hashBoth(r)
 	if err != nil {
-		return Digest{}, nil, fmt.Errorf("read input: %w", err)
+		return Digest{}, nil, err
 	}
-	if n == 0 {
-		return Digest{}, nil, ErrEmptyInput
-	}
-	h := h512
-	if s.hash == crypto.SHA256 {
-		h = h256
-	}
-	state, err := saveState(h)
+	state, err := saveState(hs[s.hash])
 	if err != nil {
 		return Digest{}, nil, fmt.Errorf("BUG: %w", err)
 	}
-	return Digest{Size: n, SHA256: h256.Sum(nil), SHA512: h512.Sum(nil)}, state, nil
+	return Digest{Size: n, SHA256: hs[crypto.SHA256].Sum(nil), SHA512: hs[crypto.SHA512].Sum(nil)}, state, nil
 }
 
 // SignsHashes reports whether [Signer.SignHash] can work: false for a

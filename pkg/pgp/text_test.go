@@ -231,7 +231,7 @@ func TestCheckClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	good := msg.String()
-	if err := s.checkClear([]byte(good)); err != nil {
+	if err := checkClear([]byte(good), []*Signer{s}); err != nil {
 		t.Fatalf("good message: %v", err)
 	}
 	for _, tc := range []struct{ name, old, new string }{
@@ -246,7 +246,7 @@ func TestCheckClear(t *testing.T) {
 			if bad == good {
 				t.Fatal("BUG: the test did not change the message")
 			}
-			if err := s.checkClear([]byte(bad)); err == nil {
+			if err := checkClear([]byte(bad), []*Signer{s}); err == nil {
 				t.Error("checkClear accepted a changed message")
 			}
 		})
