@@ -17,6 +17,7 @@ import (
 	"hash"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
@@ -94,6 +95,59 @@ func (k *Key) SignHash(r io.Reader, read func(io.Reader) (HashedInput, error), o
 	o.Notations = slices.Concat(in.Notations, o.Notations)
 	sig, err := k.signer.SignHash(in.Hash, o.Options)
 	return sig, k.guard.end(err)
+}
+
+// SignAll signs what r holds with every key of ks, which come from one
+// [Keyring], reading r once, as [pgp.SignAll] does: one output with a
+// signature by each key, that of ks[i] carrying notations[i] after
+// o.Notations. The lock rule of [Key.Sign] holds for all of
+// them: the lock is let go while r streams in and back before the first
+// key signs; o.Ready runs once. A key whose token hashes the input itself
+// cannot join several ([pgp.ErrNeedsMessage]). SignAll returns with the
+// lock held, whatever happened.
+func SignAll(ks []*Key, w io.Writer, r io.Reader, o SignOptions, notations [][]*packet.Notation) (pgp.Digest, error) {
+	return signAll(ks, o, func(ss []*pgp.Signer) (pgp.Digest, error) { return pgp.SignAll(w, r, ss, o.Options, notations) })
+}
+
+// ClearSignAll is [SignAll] for a cleartext signed message, as
+// [pgp.ClearSignAll] makes it.
+func ClearSignAll(ks []*Key, w io.Writer, r io.Reader, o SignOptions, notations [][]*packet.Notation) (pgp.Digest, error) {
+	return signAll(ks, o, func(ss []*pgp.Signer) (pgp.Digest, error) { return pgp.ClearSignAll(w, r, ss, o.Options, notations) })
+}
+
+// signAll lets the lock go through every key's guard, so whichever key
+// the token reaches first takes it back (the others find it held: flock
+// on the same file is a no-op then), and ends every guard.
+func signAll(ks []*Key, o SignOptions, sign func([]*pgp.Signer) (pgp.Digest, error)) (pgp.Digest, error) {
+	ready := o.Ready
+	if ready != nil {
+		ready = sync.OnceValue(ready)
+	}
+	ss := make([]*pgp.Signer, len(ks))
+	for i, k := range ks {
+		if err := k.guard.release(ready); err != nil {
+			return pgp.Digest{}, endAll(ks[:i], err)
+		}
+		ss[i] = k.signer
+	}
+	d, err := sign(ss)
+	return d, endAll(ks, err)
+}
+
+// endAll ends the guard of each key with err and returns the first error
+// one of them returned: a guard the token never reached with err nil is a
+// signature made without the lock.
+func endAll(ks []*Key, err error) error {
+	var first error
+	for _, k := range ks {
+		if e := k.guard.end(err); e != nil && first == nil {
+			first = e
+		}
+	}
+	if first == nil {
+		first = err
+	}
+	return first
 }
 
 // SignsHashes reports whether [Key.SignHash] can work: false for a key
