@@ -232,10 +232,10 @@ func (c *keyExportCmd) Run(g *cli) error {
 }
 
 type signCmd struct {
-	Key       string `help:"Name of the key (default: the default key)." placeholder:"NAME"`
-	Armor     bool   `help:"Write an ASCII-armored signature instead of a binary one."`
-	Text      bool   `help:"Sign standard input as UTF-8 text, with CRLF line ends (a type 0x01 signature, gpg -t)."`
-	Clearsign bool   `help:"Write standard input, UTF-8 text, as a cleartext signed message (gpg --clearsign; always armored)."`
+	Key       []string `help:"Name of the key (default: the default key); give it again to sign with several keys at once (one output, a signature by each)." placeholder:"NAME" sep:"none"`
+	Armor     bool     `help:"Write an ASCII-armored signature instead of a binary one."`
+	Text      bool     `help:"Sign standard input as UTF-8 text, with CRLF line ends (a type 0x01 signature, gpg -t)."`
+	Clearsign bool     `help:"Write standard input, UTF-8 text, as a cleartext signed message (gpg --clearsign; always armored)."`
 }
 
 func (c *signCmd) Run(g *cli) error {
@@ -249,10 +249,13 @@ func (c *signCmd) Run(g *cli) error {
 		return j.finish(nil, cfgErr)
 	}
 	cmd := remote.Command{Action: remote.Sign, Armor: c.Armor, Text: c.Text, Clearsign: c.Clearsign}
+	if len(c.Key) > 0 {
+		cmd.Key, cmd.Also = c.Key[0], c.Key[1:]
+	}
 	if err := cmd.CheckForm(); err != nil {
 		return j.finish(nil, err)
 	}
-	out, err := j.signArtifact(c.Key, formOf(cmd))
+	out, err := j.signArtifact(cmd.Keys(), formOf(cmd))
 	return j.finish(out, err)
 }
 

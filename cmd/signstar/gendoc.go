@@ -44,17 +44,21 @@ var remoteCommands = []term{
 	{"", "The account's default action, remote.default-action: sign standard input with the default key, " +
 		"as 'sign' does (sign, the default), or answer a signing request on standard input, as 'sign --request' does (request). " +
 		"This is what 'ssh ACCOUNT@HOST < FILE > FILE.sig' sends."},
-	{"sign [--key NAME] [--armor] [--text]",
+	{"sign [--key NAME]... [--armor] [--text]",
 		"Sign standard input with key NAME (default: the default key) and write a binary detached OpenPGP signature, " +
 			"or an ASCII-armored one with --armor. With --text the input must be UTF-8 text without NUL bytes, and the " +
-			"signature is a canonical-text one (type 0x01, as gpg -t makes): it signs the text with CRLF line ends."},
-	{"sign --clearsign [--key NAME]",
+			"signature is a canonical-text one (type 0x01, as gpg -t makes): it signs the text with CRLF line ends. " +
+			"With --key given more than once (a key transition), the input is read once and the output holds a signature " +
+			"by each key, in that order (one armor block with --armor, as gpg -u OLD -u NEW writes it); every key must be " +
+			"allowed, the same key twice is refused, and each key's signature gets its own audit record."},
+	{"sign --clearsign [--key NAME]...",
 		"Read UTF-8 text (at most 64 MiB, no NUL bytes) from standard input and write it as a cleartext signed message " +
 			"(RFC 4880 section 7, as gpg --clearsign makes and apt reads as InRelease): dash-escaped, without trailing " +
-			"spaces and tabs, above an armored canonical-text signature. The message is held in memory until it is recorded."},
+			"spaces and tabs, above an armored canonical-text signature. The message is held in memory until it is recorded. " +
+			"With several --key, its armor block holds a signature by each and its Hash header lists every hash they use."},
 	{"sign --request [--key NAME]",
 		"Read a digest-only signing request (JSON, version 1, as 'signstar request' and Arch Linux Signstar's client send it) " +
-			"from standard input and write the response, which carries an armored signature."},
+			"from standard input and write the response, which carries an armored signature (one key only)."},
 	{"cert [--key NAME]", "Print the key's armored OpenPGP certificate."},
 	{"version", "Print the version line, as --version does."},
 	{"help", "Print a summary of these commands."},

@@ -269,7 +269,7 @@ func TestGenManSections(t *testing.T) {
 		"EXIT STATUS": {"\n0\nSigned", "\n1\nFailed", "\n2\nUsage error, or a refused request"},
 		"FILES": {"/etc/signstar/config.toml", "certs/NAME.asc", "pin", "/etc/ssh/sshd_config.d/50-signstar.conf",
 			"/etc/signstar/authorized_keys/USER"},
-		"LOGIN SHELL": {"(empty command)", "sign [--key NAME] [--armor]", "sign --request [--key NAME]",
+		"LOGIN SHELL": {"(empty command)", "sign [--key NAME]... [--armor]", "sign --request [--key NAME]",
 			"cert [--key NAME]", "\nversion\n", "\nhelp\n", "remote.default-action"},
 		"EXAMPLES": {"signstar key generate", "ssh signer@"},
 	}
@@ -289,7 +289,7 @@ func TestGenManSections(t *testing.T) {
 // with every optional flag given, is a request remote.Parse accepts.
 func TestGenRemoteGrammar(t *testing.T) {
 	for _, c := range remoteCommands {
-		line := strings.NewReplacer("[", "", "]", "", "NAME", "repo").Replace(c.name)
+		line := strings.NewReplacer("[", "", "]", "", "...", "", "NAME", "repo").Replace(c.name)
 		t.Run(line, func(t *testing.T) {
 			cmd, err := remote.Parse(line)
 			if err != nil {

@@ -3,9 +3,13 @@
 package main
 
 // A job is one signing request, from the CLI or the login shell. It ends
-// with exactly one audit record, and what it produced reaches stdout only
-// after that record was written: a signature that was not recorded is
-// never released.
+// with one audit record, and what it produced reaches stdout only after
+// that record was written: a signature that was not recorded is never
+// released. A signature by several keys (sign --key OLD --key NEW) ends
+// with one record per key, all with the request's ID: each record keeps
+// the meaning every field has always had (SIGNSTAR_KEY and
+// SIGNSTAR_KEY_FINGERPRINT name the one key that signed), so a search of
+// the trail by key finds the signatures of a key transition too.
 
 import (
 	"bytes"
@@ -14,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -32,7 +37,8 @@ type job struct {
 	rec    *audit.Record
 	sink   audit.Sink
 	cfg    *config.Config
-	stderr *moduleStderr // the module's stderr, captured in the login shell
+	stderr *moduleStderr  // the module's stderr, captured in the login shell
+	also   []*keyring.Key // the keys after the first of a signature by several
 }
 
 // openJob opens the audit sink the config names, or journald if the config
@@ -70,7 +76,7 @@ func (j *job) end(ok audit.Result, out []byte, err error) error {
 	if j.stderr != nil {
 		j.rec.ModuleOutput = j.stderr.output()
 	}
-	if werr := j.sink.Write(j.rec); werr != nil {
+	if werr := j.write(); werr != nil {
 		return fmt.Errorf("write audit record: %v; nothing released", werr)
 	}
 	if err != nil {
@@ -94,14 +100,32 @@ func (j *job) end(ok audit.Result, out []byte, err error) error {
 // delivered.
 func (j *job) undelivered(err error) error {
 	j.rec.Result, j.rec.Error = audit.Undelivered, err.Error()
-	if werr := j.sink.Write(j.rec); werr != nil {
+	if werr := j.write(); werr != nil {
 		return fmt.Errorf("%w (and the audit record saying so failed: %v)", err, werr)
 	}
 	return err
 }
 
-// openKey opens the token and the named key and notes the key in the record.
-func (j *job) openKey(name string) (*keyring.Keyring, *keyring.Key, error) {
+// write writes the job's record, and one more for each further key of a
+// signature by several: the same record naming that key.
+func (j *job) write() error {
+	if err := j.sink.Write(j.rec); err != nil {
+		return err
+	}
+	for _, k := range j.also {
+		rec := *j.rec
+		rec.Key, rec.KeyFingerprint = k.Name, k.Cert.Fingerprint()
+		if err := j.sink.Write(&rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openKeys opens the token and the named keys and notes them for the
+// record(s). Two names of one key are refused: a signature by several
+// keys holds one signature by each.
+func (j *job) openKeys(names ...string) (*keyring.Keyring, []*keyring.Key, error) {
 	p, err := policy(j.cfg)
 	if err == nil {
 		err = checkIdentity(p)
@@ -113,19 +137,27 @@ func (j *job) openKey(name string) (*keyring.Keyring, *keyring.Key, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := kr.Key(name)
-	if err != nil {
-		kr.Close()
-		return nil, nil, err
+	ks := make([]*keyring.Key, len(names))
+	for i, name := range names {
+		if ks[i], err = kr.Key(name); err != nil {
+			kr.Close()
+			return nil, nil, err
+		}
+		for _, prev := range ks[:i] {
+			if prev.Cert.Fingerprint() == ks[i].Cert.Fingerprint() {
+				kr.Close()
+				return nil, nil, refusal.Errorf("keys %q and %q are one key", prev.Name, ks[i].Name)
+			}
+		}
 	}
-	j.rec.Key, j.rec.KeyFingerprint = k.Name, k.Cert.Fingerprint()
-	return kr, k, nil
+	j.rec.Key, j.rec.KeyFingerprint, j.also = ks[0].Name, ks[0].Cert.Fingerprint(), ks[1:]
+	return kr, ks, nil
 }
 
-// openLocked opens the named key, then locks the process down: the token
-// is open, stdin not yet read.
-func (j *job) openLocked(name string) (*keyring.Keyring, *keyring.Key, error) {
-	kr, k, err := j.openKey(name)
+// openLocked opens the named keys, then locks the process down: the
+// token is open, stdin not yet read.
+func (j *job) openLocked(names ...string) (*keyring.Keyring, []*keyring.Key, error) {
+	kr, ks, err := j.openKeys(names...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -133,7 +165,7 @@ func (j *job) openLocked(name string) (*keyring.Keyring, *keyring.Key, error) {
 		kr.Close()
 		return nil, nil, err
 	}
-	return kr, k, nil
+	return kr, ks, nil
 }
 
 // form is the kind of signature a job makes of the input it reads.
@@ -160,26 +192,34 @@ func (f form) format() audit.Format {
 	return audit.Detached
 }
 
-// signArtifact signs what stdin holds, in form f. Lockdown comes after
-// the token is open and before the first byte of stdin is read. A
-// cleartext message holds the text itself, so it is kept in memory (up to
-// pgp.MaxClearText) until the audit record is written; a detached
-// signature streams.
-func (j *job) signArtifact(name string, f form) ([]byte, error) {
-	kr, k, err := j.openLocked(name)
+// signArtifact signs what stdin holds, in form f, with each named key
+// (one output holding a signature by each; stdin is read once). Lockdown
+// comes after the token is open and before the first byte of stdin is
+// read. A cleartext message holds the text itself, so it is kept in
+// memory (up to pgp.MaxClearText) until the audit record is written; a
+// detached signature streams.
+func (j *job) signArtifact(names []string, f form) ([]byte, error) {
+	kr, ks, err := j.openLocked(names...)
 	if err != nil {
 		return nil, err
 	}
 	defer kr.Close()
+	notations := make([][]*packet.Notation, len(ks))
+	for i, k := range ks {
+		if len(ks) > 1 && !k.SignsHashes() {
+			return nil, refusal.Errorf("key %q cannot sign with other keys at once: its token hashes the whole input itself (RSA on tpm2-pkcs11)", k.Name)
+		}
+		notations[i] = keyNotations(j.cfg, k.Name)
+	}
 	created := time.Now().UTC().Truncate(time.Second)
-	o := signOptions(pgp.Options{Armor: f.armor, Text: f.text, Time: created, Notations: keyNotations(j.cfg, k.Name)})
-	sign := k.Sign
+	o := signOptions(pgp.Options{Armor: f.armor, Text: f.text, Time: created})
+	sign := keyring.SignAll
 	if f.clear {
-		sign = k.ClearSign
+		sign = keyring.ClearSignAll
 	}
 	var out bytes.Buffer
-	d, err := sign(&out, j.stdin(), o)
-	if err := signError(err, k.Name); err != nil {
+	d, err := sign(ks, &out, j.stdin(), o, notations)
+	if err := signError(err, j.keyNames()); err != nil {
 		return nil, err
 	}
 	j.rec.Format = f.format()
@@ -188,10 +228,19 @@ func (j *job) signArtifact(name string, f form) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
+// keyNames names the job's keys in an error: "repo", or "old", "new".
+func (j *job) keyNames() string {
+	names := strconv.Quote(j.rec.Key)
+	for _, k := range j.also {
+		names += ", " + strconv.Quote(k.Name)
+	}
+	return names
+}
+
 // signError is what signArtifact reports for err: what the client sent
 // wrong (no input, binary input for a text signature, too much text for a
 // cleartext message, too much or too slow input) as such.
-func signError(err error, key string) error {
+func signError(err error, keys string) error {
 	if limit, ok := inputLimit(err); ok {
 		return limit
 	}
@@ -205,7 +254,7 @@ func signError(err error, key string) error {
 	case errors.Is(err, pgp.ErrTooLarge):
 		return refusal.Errorf("%v: make a detached --text signature instead", err)
 	}
-	return fmt.Errorf("sign with key %q: %w", key, err)
+	return fmt.Errorf("sign with key %s: %w", keys, err)
 }
 
 // signOptions adds to o the check made once the input is read and before
@@ -220,11 +269,12 @@ func signOptions(o pgp.Options) keyring.SignOptions {
 // stdin, signing as upstream Signstar does: the file's SHA-512 travels in
 // the data-digest@archlinux.org notation.
 func (j *job) signRequest(name string) ([]byte, error) {
-	kr, k, err := j.openLocked(name)
+	kr, ks, err := j.openLocked(name)
 	if err != nil {
 		return nil, err
 	}
 	defer kr.Close()
+	k := ks[0]
 	if !k.SignsHashes() {
 		return nil, refusal.Errorf("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
 	}

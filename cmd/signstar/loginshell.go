@@ -96,7 +96,7 @@ func requestLine(command, orig string, forced bool) (string, error) {
 		// The admin's words, not the client's: not the client's fault.
 		return orig, errors.New("the forced command (sshd ForceCommand or authorized_keys command=) is not a signstar request")
 	}
-	if got, err := remote.Parse(orig); err != nil || got != want {
+	if got, err := remote.Parse(orig); err != nil || !got.Equal(want) {
 		return orig, refusal.Errorf("this key may only run: %s", strings.Join(strings.Fields(pinned), " "))
 	}
 	return pinned, nil

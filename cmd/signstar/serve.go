@@ -26,7 +26,8 @@ import (
 const remoteHelp = `signstar: sign files with a key that never leaves its token.
 usage: ssh ACCOUNT@HOST [COMMAND] < FILE > FILE.sig
 commands:
-  (none), sign [--key NAME] [--armor]  sign standard input, write the signature
+  (none), sign [--key NAME] [--armor]  sign standard input, write the signature;
+                                       --key again: one signature by each key
   sign --text [--key NAME] [--armor]   sign standard input as text (gpg -t): CRLF line ends
   sign --clearsign [--key NAME]        write standard input, UTF-8 text, as a cleartext
                                        signed message (gpg --clearsign, apt's InRelease)
@@ -114,30 +115,33 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 	case remote.Help:
 		return j.answer([]byte(remoteHelp), nil)
 	}
-	name, err := authorize(j.cfg, cmd.Key, sess)
-	if err != nil {
-		return j.finish(nil, err)
+	names := cmd.Keys()
+	for i, name := range names {
+		var err error
+		if names[i], err = authorize(j.cfg, name, sess); err != nil {
+			return j.finish(nil, err)
+		}
 	}
 	switch {
 	case cmd.Action == remote.Cert:
-		return j.answer(j.cert(name))
+		return j.answer(j.cert(names[0]))
 	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():
-		return j.finish(j.signRequest(name))
+		return j.finish(j.signRequest(names[0]))
 	}
-	return j.finish(j.signArtifact(name, formOf(cmd)))
+	return j.finish(j.signArtifact(names, formOf(cmd)))
 }
 
 // cert is the key's armored certificate, once the token has shown that it
 // holds the matching private key, as before a signature: clients pin what
 // cert returns, so a replaced certificate file must not reach them.
 func (j *job) cert(name string) ([]byte, error) {
-	kr, k, err := j.openLocked(name)
+	kr, ks, err := j.openLocked(name)
 	if err != nil {
 		return nil, err
 	}
 	defer kr.Close()
 	var buf bytes.Buffer
-	if err := k.Cert.WriteArmored(&buf); err != nil {
+	if err := ks[0].Cert.WriteArmored(&buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -4,22 +4,26 @@
 //
 //	""                         the account's default action (sign stdin, or
 //	                           answer a signing request) with the default key
-//	sign [--key NAME] [--armor] [--text]
+//	sign [--key NAME]... [--armor] [--text]
 //	                           a detached signature of stdin; --text signs
 //	                           it as canonical text (type 0x01, gpg -t)
-//	sign --clearsign [--key NAME]
+//	sign --clearsign [--key NAME]...
 //	                           a cleartext signed message of the text on
 //	                           stdin (RFC 4880 section 7; always armored)
 //	sign --request [--key NAME] answer a digest-only signing request on stdin
 //	cert [--key NAME]          print the key's armored certificate
 //	version | help
 //
-// Anything else is refused. The grammar is deliberately smaller than a shell:
+// A sign command may name several keys (a key transition: gpg -u OLD -u
+// NEW): one output then holds a signature by each; the same key twice is
+// refused, and so is a second key for --request. Anything else is refused. The grammar is deliberately smaller than a shell:
 // printable ASCII only, at most [MaxLen] bytes, no quoting, no escapes.
 package remote
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 
 	"signstar/pkg/keyname"
@@ -43,7 +47,10 @@ const (
 type Command struct {
 	Action Action
 	Key    string // empty: the default key
-	Armor  bool
+	// Also are the keys named after the first, in order: sign with each
+	// too (sign only, not --request).
+	Also  []string
+	Armor bool
 	// Text: sign stdin as canonical text (a type 0x01 signature).
 	Text bool
 	// Clearsign: make a cleartext signed message of stdin (implies Text).
@@ -89,7 +96,7 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 	seen := map[string]bool{}
 	for i := 0; i < len(args); i++ {
 		flag, value, hasValue := strings.Cut(args[i], "=")
-		if seen[flag] {
+		if seen[flag] && (flag != "--key" || verb != Sign) {
 			return Command{}, refusal.Errorf("%s given twice", quote(flag))
 		}
 		seen[flag] = true
@@ -113,7 +120,11 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			if !keyname.Valid(value) {
 				return Command{}, refusal.Errorf("invalid key name %s", quote(value))
 			}
-			c.Key = value
+			if c.Key == "" {
+				c.Key = value
+			} else {
+				c.Also = append(c.Also, value)
+			}
 		default:
 			return Command{}, refusal.Errorf("%s does not take %s", verb, quote(args[i]))
 		}
@@ -133,9 +144,26 @@ func (c Command) CheckForm() error {
 		return refusal.Errorf("--armor does not apply to --clearsign: a cleartext message is always armored")
 	case c.Clearsign && c.Text:
 		return refusal.Errorf("--text does not apply to --clearsign: a cleartext message is always text")
+	case c.Request && len(c.Also) > 0:
+		return refusal.Errorf("--request signs with one key: a signing request is answered by one signature")
+	}
+	for i, k := range c.Also {
+		if k == c.Key || slices.Contains(c.Also[:i], k) {
+			return refusal.Errorf("key %s named twice", quote(k))
+		}
 	}
 	return nil
 }
+
+// Equal reports whether c and d ask for the same thing, keys in the same
+// order (a forced command must be asked for exactly).
+func (c Command) Equal(d Command) bool {
+	return reflect.DeepEqual(c, d)
+}
+
+// Keys are the keys the command names, in order: one empty name (the
+// default key) if it names none.
+func (c Command) Keys() []string { return append([]string{c.Key}, c.Also...) }
 
 // Sanitize makes client-supplied text safe to record in a log line:
 // non-printable bytes become '?', and it is cut to MaxLen bytes.

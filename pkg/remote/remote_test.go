@@ -2,9 +2,12 @@ package remote
 
 import (
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"signstar/pkg/keyname"
 	"signstar/pkg/refusal"
 )
 
@@ -36,7 +39,12 @@ func TestParse(t *testing.T) {
 		{"sftp", "/usr/lib/openssh/sftp-server", Command{}, "unknown command"},
 		{"bash", "bash", Command{}, `unknown command "bash"`},
 		{"duplicate armor", "sign --armor --armor", Command{}, `"--armor" given twice`},
-		{"duplicate key", "sign --key a --key=b", Command{}, `"--key" given twice`},
+		{"two keys", "sign --key a --key=b", Command{Action: Sign, Key: "a", Also: []string{"b"}}, ""},
+		{"three keys clearsign", "sign --key a --clearsign --key b --key c", Command{Action: Sign, Key: "a", Also: []string{"b", "c"}, Clearsign: true}, ""},
+		{"duplicate key", "sign --key a --key=a", Command{}, `key "a" named twice`},
+		{"duplicate later key", "sign --key a --key b --key b", Command{}, `key "b" named twice`},
+		{"request two keys", "sign --request --key a --key b", Command{}, "--request signs with one key"},
+		{"cert two keys", "cert --key a --key b", Command{}, `"--key" given twice`},
 		{"key missing value", "sign --key", Command{}, "--key needs a key name"},
 		{"key bad name", "sign --key ../etc", Command{}, "invalid key name"},
 		{"armor value", "sign --armor=yes", Command{}, "does not take"},
@@ -68,7 +76,7 @@ func TestParse(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || got != tt.want {
+			if err != nil || !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("Parse(%q) = %+v, %v; want %+v", tt.line, got, err, tt.want)
 			}
 		})
@@ -81,7 +89,7 @@ func TestParse(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "sign", "sign --key repo --armor", "cert --key=x", "version", "help",
 		"sign --clearsign --key repo", "sign --text --armor", "sign --request --text",
-		"scp -t .", "sign --key a --key b", "sign\x00", strings.Repeat("x", 300)} {
+		"scp -t .", "sign --key a --key b", "sign --key a --key a", "sign --request --key a --key b", "sign\x00", strings.Repeat("x", 300)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -112,6 +120,11 @@ func FuzzParse(f *testing.F) {
 		}
 		if (c.Armor || c.Request || c.Text || c.Clearsign) && c.Action != Sign || c.Armor && c.Request {
 			t.Fatalf("armor on %s", c.Action)
+		}
+		for i, k := range c.Also {
+			if c.Action != Sign || c.Request || c.Key == "" || !keyname.Valid(k) || k == c.Key || slices.Contains(c.Also[:i], k) {
+				t.Fatalf("second key %q accepted in %+v", k, c)
+			}
 		}
 		if c.Clearsign && (c.Armor || c.Text || c.Request) || c.Request && c.Text {
 			t.Fatalf("contradicting flags accepted: %+v", c)
