@@ -66,3 +66,30 @@ func TestAptInRelease(t *testing.T) {
 		})
 	}
 }
+
+// TestAptInReleaseTwoKeys: during a key transition InRelease is signed by
+// the old and the new key at once; apt-get update accepts it when apt
+// trusts only the new key (the old key's signature is by a key it does
+// not know).
+func TestAptInReleaseTwoKeys(t *testing.T) {
+	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
+	sshdtest.Require(t)
+	f := newFixture(t)
+	f.generate("old", "ed25519")
+	newCert := f.generate("new", "p256")
+	srv := sshdtest.Start(t, sshdtest.Options{Shell: binary, Env: []string{"SIGNSTAR_CONFIG=" + f.conf, f.hsm.Env()}})
+	audit := filepath.Join(f.dir, "audit.jsonl")
+	if err := os.WriteFile(audit, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv.Grant(f.hsm.Dir, filepath.Join(f.dir, "pin"), filepath.Join(f.dir, "token.lock"), audit)
+	a := newAptRepo(t, ftparchive, newCert)
+	runRecipe(t, srv, `ssh signer@sign.example.org sign --clearsign --key old --key new < Release > InRelease`, a.suite)
+	if err := os.Remove(filepath.Join(a.suite, "Release")); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(aptGet, append(a.options(), "update")...).CombinedOutput()
+	if err != nil || bytes.Contains(out, []byte("W: ")) || bytes.Contains(out, []byte("E: ")) || !bytes.Contains(out, []byte("stable InRelease")) {
+		t.Fatalf("apt-get update: %v\n%s", err, out)
+	}
+}
