@@ -158,7 +158,8 @@ var auditFields = []term{
 	{"MESSAGE", "One line for a person reading journalctl."},
 	{"PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed."},
 	{"SYSLOG_IDENTIFIER", "Always signstar."},
-	{"SIGNSTAR_REQUEST_ID", "A 128-bit id; errors shown to the client end with (request ID)."},
+	{"SIGNSTAR_REQUEST_ID", "A 128-bit id; errors shown to the client end with (request ID). A signature by several keys " +
+		"(--key given more than once) leaves one record per key, each naming its key, with the same id."},
 	{"SIGNSTAR_MODE", "cli or ssh."},
 	{"SIGNSTAR_RESULT", "signed; answered (cert, version, help); refused; failed; or undelivered: a second record for a " +
 		"signed request whose signature could not be written to the client."},

@@ -1,4 +1,5 @@
-// Package audit keeps signstar's audit trail: one record per request, naming
+// Package audit keeps signstar's audit trail: one record per request (one
+// per key for a signature by several keys, sharing the request ID), naming
 // who asked (account, SSH key, client address), what they asked for, with
 // which key, and how it ended, its [Result]:
 //
