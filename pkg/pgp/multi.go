@@ -111,15 +111,23 @@ func signAll(r io.Reader, ss []*Signer, o Options, notations [][]*packet.Notatio
 			return Digest{}, nil, fmt.Errorf("sign with several keys: %w", ErrNeedsMessage)
 		}
 	}
-	raw256, raw512 := sha256.New(), sha512.New()
-	in := &input{r: io.TeeReader(r, io.MultiWriter(raw256, raw512))}
+	// The digest is of r as it is. Without text mode the signed hashes
+	// are those of r too, so one pair serves both; a text signature
+	// hashes the canonical text, and r is hashed beside it.
+	in := &input{r: r}
 	var src io.Reader = in
+	var raw256, raw512 hash.Hash
 	if o.Text {
+		raw256, raw512 = sha256.New(), sha512.New()
+		in.r = io.TeeReader(r, io.MultiWriter(raw256, raw512))
 		src = newTextReader(in, shown, shown != nil)
 	}
 	_, hs, err := hashBoth(src)
 	if err != nil {
 		return Digest{}, nil, err
+	}
+	if !o.Text {
+		raw256, raw512 = hs[crypto.SHA256], hs[crypto.SHA512]
 	}
 	bins := make([][]byte, len(ss))
 	for i, s := range ss {
