@@ -23,7 +23,7 @@ func loadConfig(path string, trust config.Trust) (*config.Config, error) {
 	if err := trust.Check(path, "config"); err != nil {
 		return nil, err
 	}
-	return cfg, cfg.CheckTrusted(trust)
+	return cfg, cfg.CheckNamed(trust)
 }
 
 // cliTrust is who the admin CLI trusts to own what it loads: root, and

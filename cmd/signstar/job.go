@@ -126,13 +126,6 @@ func (j *job) write() error {
 // record(s). Two names of one key are refused: a signature by several
 // keys holds one signature by each.
 func (j *job) openKeys(names ...string) (*keyring.Keyring, []*keyring.Key, error) {
-	p, err := policy(j.cfg)
-	if err == nil {
-		err = checkIdentity(p)
-	}
-	if err != nil {
-		return nil, nil, err
-	}
 	kr, err := keyring.Open(j.cfg)
 	if err != nil {
 		return nil, nil, err
@@ -157,11 +150,21 @@ func (j *job) openKeys(names ...string) (*keyring.Keyring, []*keyring.Key, error
 // openLocked opens the named keys, then locks the process down: the
 // token is open, stdin not yet read.
 func (j *job) openLocked(names ...string) (*keyring.Keyring, []*keyring.Key, error) {
+	// The policy is worked out once: before the token is opened it says
+	// whether this user can still reach the token's files once locked
+	// down (checkIdentity), and then it is the lockdown.
+	p, err := policy(j.cfg)
+	if err == nil {
+		err = checkIdentity(p)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
 	kr, ks, err := j.openKeys(names...)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := j.lockdown(); err != nil {
+	if err := j.lockdown(p); err != nil {
 		kr.Close()
 		return nil, nil, err
 	}

@@ -15,11 +15,7 @@ import (
 
 // lockdown confines the process before it reads stdin: from here on it can
 // read stdin, talk to the token, write stdout and stderr, and record.
-func (j *job) lockdown() error {
-	p, err := policy(j.cfg)
-	if err != nil {
-		return fmt.Errorf("lock down: %w; refusing to read input", err)
-	}
+func (j *job) lockdown(p sandbox.Policy) error {
 	if j.stderr != nil {
 		p.KeepFDs = append(p.KeepFDs, j.stderr.client)
 	}

@@ -39,6 +39,12 @@ func (c *Config) CheckTrusted(t Trust) error {
 	if err := t.Check(c.path, "config"); err != nil {
 		return err
 	}
+	return c.CheckNamed(t)
+}
+
+// CheckNamed is [Config.CheckTrusted] for what the config names (module
+// and certificates), for a caller that has checked the config itself.
+func (c *Config) CheckNamed(t Trust) error {
 	sel, err := c.Token.Selector()
 	if err != nil {
 		return err
