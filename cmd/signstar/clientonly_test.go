@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -120,11 +119,7 @@ func testClientRequest(t *testing.T, client string) {
 	s := newSSHFixture(t, "")
 	dir := t.TempDir()
 	files := []string{randomFile(t, dir, 1), randomFile(t, dir, 1<<20)}
-	args := []string{"request", "--host", s.srv.Target(), "--cert", filepath.Join(s.dir, "certs", "repo.asc")}
-	for _, o := range s.srv.Options(s.srv.Key) {
-		args = append(args, "--ssh-option="+o)
-	}
-	args = append(append(args, "--ssh-option=-p", "--ssh-option="+strconv.Itoa(s.srv.Port)), files...)
+	args := s.requestArgs([]string{"--host", s.srv.Target()}, files...)
 	r := s.runCmd(exec.Command(client, args...), nil)
 	if r.code != 0 {
 		t.Fatalf("client-only signstar request: exit %d: %s", r.code, r.stderr)

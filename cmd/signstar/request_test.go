@@ -23,13 +23,18 @@ import (
 // request runs 'signstar request' against s's server.
 func (s *sshFixture) request(t *testing.T, extra []string, files ...string) result {
 	t.Helper()
+	return s.run(nil, s.requestArgs(extra, files...)...)
+}
+
+// requestArgs is the command line of 'signstar request' against s: the
+// pinned certificate and the ssh options that reach s's sshd.
+func (s *sshFixture) requestArgs(extra []string, files ...string) []string {
 	args := []string{"request", "--cert", filepath.Join(s.dir, "certs", "repo.asc")}
 	for _, o := range s.srv.Options(s.srv.Key) {
 		args = append(args, "--ssh-option="+o)
 	}
 	args = append(args, "--ssh-option=-p", "--ssh-option="+strconv.Itoa(s.srv.Port))
-	args = append(append(args, extra...), files...)
-	return s.run(nil, args...)
+	return append(append(args, extra...), files...)
 }
 
 func randomFile(t *testing.T, dir string, size int64) string {

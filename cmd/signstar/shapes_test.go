@@ -50,24 +50,7 @@ func TestSSHForcedUnderBash(t *testing.T) {
 	} {
 		t.Run(shape.name, func(t *testing.T) {
 			s := newShapeFixture(t, shape.o)
-			data := sample(t)
-			r := sshdtest.Run(t, s.srv.SSH(), data)
-			if r.Code != 0 {
-				t.Fatalf("ssh < file: exit %d: %s", r.Code, r.Stderr)
-			}
-			verifytest.All(t, s.repoCert, data, r.Stdout)
-
-			armored := sshdtest.Run(t, s.srv.SSH("sign", "--key", "pkg", "--armor"), data)
-			if armored.Code != 0 || !bytes.HasPrefix(armored.Stdout, []byte("-----BEGIN PGP SIGNATURE-----")) {
-				t.Fatalf("sign --key pkg --armor: exit %d, stdout %.40q, stderr %s", armored.Code, armored.Stdout, armored.Stderr)
-			}
-			verifytest.All(t, s.pkgCert, data, armored.Stdout)
-
-			cert := sshdtest.Run(t, s.srv.SSH("cert"), nil)
-			if cert.Code != 0 {
-				t.Fatalf("cert: exit %d: %s", cert.Code, cert.Stderr)
-			}
-			verifytest.All(t, cert.Stdout, data, r.Stdout)
+			s.assertSigns(t)
 
 			// bash does not run the client's command: signstar refuses it.
 			shell := sshdtest.Run(t, s.srv.SSH("cat", "/etc/passwd"), nil)

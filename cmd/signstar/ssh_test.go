@@ -65,7 +65,13 @@ func appendFile(t *testing.T, path, text string) {
 }
 
 func TestSSHSign(t *testing.T) {
-	s := newSSHFixture(t, "")
+	newSSHFixture(t, "").assertSigns(t)
+}
+
+// assertSigns checks what a client of s gets: a signature by the default
+// key, an armored one by pkg, and the certificates that verify them.
+func (s *sshFixture) assertSigns(t *testing.T) {
+	t.Helper()
 	data := sample(t)
 
 	r := sshdtest.Run(t, s.srv.SSH(), data)
