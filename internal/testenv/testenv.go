@@ -37,3 +37,15 @@ func SkipOrFatal(t testing.TB, format string, args ...any) {
 	}
 	t.Skipf(format, args...)
 }
+
+// DebianTool is [Tool] for one of Debian's own release tools (reprepro,
+// aptly, debsign, debsigs): Arch Linux packages none of them, so on a
+// system without /etc/debian_version the test is skipped, even under
+// SIGNSTAR_E2E=1, and says why. On Debian it is [Tool].
+func DebianTool(t testing.TB, name string) string {
+	t.Helper()
+	if _, err := os.Stat("/etc/debian_version"); err != nil {
+		t.Skipf("%s is a Debian tool and this is not Debian (no /etc/debian_version)", name)
+	}
+	return Tool(t, name)
+}

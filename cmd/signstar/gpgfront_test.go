@@ -1,0 +1,179 @@
+package main
+
+// The harness of the gpg front end's tests: signstar installed as a
+// release engineer installs it, a directory first in PATH holding gpg ->
+// signstar, and a client config that names the test sshd as the signing
+// host and pins each key's certificate. The release tools under test
+// (makepkg, apt, reprepro, aptly, debsign, rpmsign, git, debsigs) run with
+// gpgFront.env and find the front end where they look for gpg.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"signstar/internal/testenv"
+	"signstar/pkg/pgp"
+)
+
+// gpgFront is an sshFixture (keys "repo", ed25519 and the default, and
+// "pkg", p256) reached through the gpg front end.
+type gpgFront struct {
+	*sshFixture
+	bin        string // first in PATH: gpg and signstar-gpg -> signstar
+	clientConf string // SIGNSTAR_CLIENT_CONFIG
+	gnupgHome  string // a real gpg's keyring holding every key's certificate
+	keys       []string
+	certs      map[string][]byte
+	// env is the environment of a release tool: PATH, the client config,
+	// GNUPGHOME, and no signstar config of the host's.
+	env []string
+}
+
+func newGPGFront(t *testing.T) *gpgFront {
+	t.Helper()
+	s := newSSHFixture(t, "")
+	g := &gpgFront{
+		sshFixture: s,
+		bin:        filepath.Join(t.TempDir(), "bin"),
+		clientConf: filepath.Join(t.TempDir(), "client.toml"),
+		gnupgHome:  t.TempDir(),
+		certs:      map[string][]byte{"repo": s.repoCert, "pkg": s.pkgCert},
+		keys:       []string{"repo", "pkg"},
+	}
+	if err := os.Mkdir(g.bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gpg", "signstar-gpg"} {
+		if err := os.Symlink(binary, filepath.Join(g.bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.env = g.environ(os.Environ())
+	g.writeClientConf()
+	for _, name := range g.keys {
+		g.importCert(name)
+	}
+	return g
+}
+
+// environ is base with PATH led by the front end's directory, the client
+// config set, and the host's signstar config unset: a release engineer's
+// machine has no token.
+func (g *gpgFront) environ(base []string) []string {
+	var env []string
+	for _, kv := range base {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "PATH", "SIGNSTAR_CONFIG", "SIGNSTAR_CLIENT_CONFIG", "GNUPGHOME", "XDG_CONFIG_HOME":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env,
+		"PATH="+g.bin+":"+os.Getenv("PATH"),
+		"SIGNSTAR_CLIENT_CONFIG="+g.clientConf,
+		"GNUPGHOME="+g.gnupgHome,
+		"XDG_CONFIG_HOME="+filepath.Join(g.gnupgHome, "xdg"),
+	)
+}
+
+// addKey generates another key on the token and pins it in the client
+// config; it returns the certificate.
+func (g *gpgFront) addKey(name, typ string) []byte {
+	g.t.Helper()
+	cert := g.generate(name, typ)
+	g.certs[name] = cert
+	g.keys = append(g.keys, name)
+	g.writeClientConf()
+	g.importCert(name)
+	return cert
+}
+
+// writeClientConf writes the client config: the sshd as the only host,
+// the ssh options that reach it, and every key pinned, "repo" the default.
+func (g *gpgFront) writeClientConf() {
+	g.t.Helper()
+	var b strings.Builder
+	opts := append(g.srv.Options(g.srv.Key), "-p", strconv.Itoa(g.srv.Port))
+	fmt.Fprintf(&b, "hosts = [%q]\nssh-options = [", g.srv.Target())
+	for i, o := range opts {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", o)
+	}
+	b.WriteString("]\n")
+	for _, name := range g.keys {
+		fmt.Fprintf(&b, "\n[keys.%s]\ncert = %q\n", name, g.certFile(name))
+		if name == "repo" {
+			b.WriteString("default = true\n")
+		}
+	}
+	if err := os.WriteFile(g.clientConf, []byte(b.String()), 0o644); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// certFile is where the pinned certificate of the key name lies.
+func (g *gpgFront) certFile(name string) string {
+	return filepath.Join(g.dir, "certs", name+".asc")
+}
+
+// importCert puts the key's certificate into the real gpg's keyring
+// (GNUPGHOME), which the verifiers the release tools run (git verify-tag,
+// gpg --verify) read, and trusts it ultimately so that gpg reports its
+// signatures as good without a trust warning.
+func (g *gpgFront) importCert(name string) {
+	g.t.Helper()
+	gpg := testenv.Tool(g.t, "gpg")
+	cmd := exec.Command(gpg, "--batch", "--import", g.certFile(name))
+	cmd.Env = g.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("gpg --import %s: %v\n%s", name, err, out)
+	}
+	fpr := fingerprintOf(g.t, g.certs[name])
+	cmd = exec.Command(gpg, "--batch", "--import-ownertrust")
+	cmd.Env = g.env
+	cmd.Stdin = strings.NewReader(fpr + ":6:\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		g.t.Fatalf("gpg --import-ownertrust: %v\n%s", err, out)
+	}
+}
+
+// command is name (a release tool, or "gpg": the front end) run in dir
+// with the front end's environment.
+func (g *gpgFront) command(dir, name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = g.env
+	return cmd
+}
+
+// gpg runs the front end as "gpg" from PATH in dir, with stdin (nil:
+// empty), and returns what the caller saw.
+func (g *gpgFront) gpg(dir string, stdin []byte, args ...string) result {
+	g.t.Helper()
+	cmd := g.command(dir, filepath.Join(g.bin, "gpg"), args...)
+	cmd.Args[0] = "gpg"
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	return g.result(cmd, cmd.Run(), &out, &errb)
+}
+
+// fingerprintOf is the fingerprint of an armored certificate, as 'key
+// list' and gpg print it.
+func fingerprintOf(t *testing.T, cert []byte) string {
+	t.Helper()
+	c, err := pgp.ReadCertificate(bytes.NewReader(cert))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Fingerprint()
+}
