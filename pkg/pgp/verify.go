@@ -21,20 +21,25 @@ func Verify(cert *Certificate, sig, data io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
+	if err := verifyData(cert, s, data); err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	return nil
+}
+
+// verifyData checks the parsed signature s over data as [Verify] does.
+func verifyData(cert *Certificate, s *packet.Signature, data io.Reader) error {
 	if s.Hash != crypto.SHA256 && s.Hash != crypto.SHA384 && s.Hash != crypto.SHA512 {
-		return fmt.Errorf("verify: hash %v is not accepted", s.Hash)
+		return fmt.Errorf("hash %v is not accepted", s.Hash)
 	}
 	if s.SigType == packet.SigTypeText {
 		data = newTextReader(data, nil, false)
 	}
 	h := s.Hash.New()
 	if _, err := io.CopyBuffer(h, struct{ io.Reader }{data}, make([]byte, bufSize)); err != nil {
-		return fmt.Errorf("verify: read data: %w", err)
+		return fmt.Errorf("read data: %w", err)
 	}
-	if err := cert.verify(s, h, s.SigType); err != nil {
-		return fmt.Errorf("verify: %w", err)
-	}
-	return nil
+	return cert.verify(s, h, s.SigType)
 }
 
 // readSignature reads exactly one signature packet, armored or binary.
