@@ -7,7 +7,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -18,11 +17,11 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/pelletier/go-toml/v2"
 	"github.com/stefanberger/go-pkcs11uri"
 
 	"signstar/pkg/audit"
 	"signstar/pkg/keyname"
+	"signstar/pkg/tomlconf"
 )
 
 // maxSize bounds the config file; a real one is a few hundred bytes.
@@ -161,34 +160,13 @@ func readAll(r io.Reader) ([]byte, error) {
 // Parse decodes and validates a configuration document.
 func Parse(data []byte) (*Config, error) {
 	var c Config
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil {
-		return nil, decodeError(err)
+	if err := tomlconf.Decode(data, &c); err != nil {
+		return nil, err
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
 	return &c, nil
-}
-
-// decodeError turns go-toml's errors into one line naming key and line.
-func decodeError(err error) error {
-	var strict *toml.StrictMissingError
-	if errors.As(err, &strict) && len(strict.Errors) > 0 {
-		e := strict.Errors[0]
-		row, _ := e.Position()
-		return fmt.Errorf("line %d: unknown key %q", row, strings.Join(e.Key(), "."))
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, _ := de.Position()
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if k := de.Key(); len(k) > 0 {
-			return fmt.Errorf("line %d: key %q: %s", row, strings.Join(k, "."), msg)
-		}
-		return fmt.Errorf("line %d: %s", row, msg)
-	}
-	return err
 }
 
 func (c *Config) validate() error {
