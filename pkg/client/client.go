@@ -222,7 +222,7 @@ func (s *signer) sign(ctx context.Context, file string) (signed, error) {
 		return signed{}, err
 	}
 	path := OutputPath(file, s.armor)
-	if err := writeAtomic(path, sig); err != nil {
+	if err := WriteAtomic(path, sig); err != nil {
 		return signed{}, err
 	}
 	return signed{path, host, cert}, nil
@@ -240,24 +240,40 @@ func OutputPath(file string, armor bool) string {
 // tryHosts asks each host in turn until one returns a signature that
 // verifies, and returns it ready to write.
 func (s *signer) tryHosts(ctx context.Context, f *os.File, d digest) ([]byte, string, *pgp.Certificate, error) {
+	var sig []byte
+	var cert *pgp.Certificate
+	host, err := s.eachHost(ctx, f.Name(), func(host string) (err error) {
+		sig, cert, err = s.attempt(ctx, host, f, d)
+		return err
+	})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return sig, host, cert, nil
+}
+
+// eachHost calls try with each host in turn, those that last worked
+// first, until one succeeds, and returns that host. Each failure but the
+// last is logged as a warning about file; the error lists them all.
+func (s *signer) eachHost(ctx context.Context, file string, try func(host string) error) (string, error) {
 	order := s.hosts.order()
 	var failures []string
 	for i, host := range order {
-		sig, cert, err := s.attempt(ctx, host, f, d)
+		err := try(host)
 		if err == nil {
 			s.hosts.mark(host, true)
-			return sig, host, cert, nil
+			return host, nil
 		}
 		if ctx.Err() != nil {
-			return nil, "", nil, ctx.Err()
+			return "", ctx.Err()
 		}
 		s.hosts.mark(host, false)
 		failures = append(failures, fmt.Sprintf("%s: %v", show(host), err))
 		if i+1 < len(order) {
-			s.log.printf("warning: %s: %s: %v; trying %s", show(f.Name()), show(host), err, show(order[i+1]))
+			s.log.printf("warning: %s: %s: %v; trying %s", show(file), show(host), err, show(order[i+1]))
 		}
 	}
-	return nil, "", nil, errors.New(strings.Join(failures, "; "))
+	return "", errors.New(strings.Join(failures, "; "))
 }
 
 // attempt has host sign d and checks the answer against the host's

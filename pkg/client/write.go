@@ -11,12 +11,12 @@ import (
 	"signstar/internal/filesys"
 )
 
-// writeAtomic replaces path with data so that a reader, or a crash, sees
+// WriteAtomic replaces path with data so that a reader, or a crash, sees
 // the old file or the new one, never a part: a temporary file in the same
 // directory (rename(2) is atomic only within a file system) is written and
 // fsynced, renamed over path, and the directory fsynced so the rename
 // itself survives a crash. On error the temporary file is removed.
-func writeAtomic(path string, data []byte) (err error) {
+func WriteAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, filepath.Base(path))
 	if err != nil {

@@ -14,7 +14,7 @@ func TestWriteAtomic(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "f.sig")
 	for _, data := range []string{"first", "second, longer", "3"} {
-		if err := writeAtomic(path, []byte(data)); err != nil {
+		if err := WriteAtomic(path, []byte(data)); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := os.ReadFile(path); err != nil || string(got) != data {
@@ -62,14 +62,14 @@ func TestWriteAtomicFails(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(target, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeAtomic(target, []byte("sig")); err == nil {
-		t.Fatal("writeAtomic over a directory succeeded")
+	if err := WriteAtomic(target, []byte("sig")); err == nil {
+		t.Fatal("WriteAtomic over a directory succeeded")
 	}
 	if got := dirNames(t, dir); !slices.Equal(got, []string{"f.sig"}) {
 		t.Fatalf("directory holds %q", got)
 	}
-	if err := writeAtomic(filepath.Join(dir, "missing", "f.sig"), []byte("sig")); err == nil {
-		t.Fatal("writeAtomic into a missing directory succeeded")
+	if err := WriteAtomic(filepath.Join(dir, "missing", "f.sig"), []byte("sig")); err == nil {
+		t.Fatal("WriteAtomic into a missing directory succeeded")
 	}
 }
 
@@ -77,7 +77,7 @@ func TestWriteAtomicFails(t *testing.T) {
 // still fits NAME_MAX.
 func TestWriteAtomicLongName(t *testing.T) {
 	path := filepath.Join(t.TempDir(), strings.Repeat("n", 251)+".sig")
-	if err := writeAtomic(path, []byte("sig")); err != nil {
+	if err := WriteAtomic(path, []byte("sig")); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, []byte("sig")) {
