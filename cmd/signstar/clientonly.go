@@ -10,9 +10,12 @@ package main
 // named.
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/alecthomas/kong"
+
+	"signstar/pkg/client"
 )
 
 // AdminCLI is empty: this build has no admin commands and no --config, so
@@ -37,3 +40,13 @@ func exitProcess(code int) { os.Exit(code) }
 // hintFor has no advice: the hints are about the token and the config
 // (hints.go).
 func hintFor(error) string { return "" }
+
+// localConfigPath: this build has no --config (gpg_local.go).
+func localConfigPath(*cli) string { return "" }
+
+// openLocalBackend: this build cannot sign on a token, so the gpg front
+// end needs a client config (gpg_local.go).
+func openLocalBackend(string) (backend, error) {
+	return nil, fmt.Errorf("no client config: write %s or ~/.config/signstar/client.toml, or set $%s",
+		client.SystemConfig, client.ConfigEnv)
+}

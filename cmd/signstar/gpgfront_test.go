@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"signstar/internal/testenv"
+	"signstar/internal/verifytest"
 	"signstar/pkg/pgp"
 )
 
@@ -176,4 +177,52 @@ func fingerprintOf(t *testing.T, cert []byte) string {
 		t.Fatal(err)
 	}
 	return c.Fingerprint()
+}
+
+// TestGPGFrontEnd: the command lines of makepkg, apt-secure(8) and git,
+// run through the front end against the signing host, make signatures
+// gpgv, sqv and sq accept, written where gpg writes them.
+func TestGPGFrontEnd(t *testing.T) {
+	g := newGPGFront(t)
+	dir := t.TempDir()
+	data := []byte("Origin: signstar\nSuite: stable\n")
+	if err := os.WriteFile(filepath.Join(dir, "Release"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) []byte {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	t.Run("makepkg", func(t *testing.T) {
+		r := g.gpg(dir, nil, "--detach-sign", "--use-agent", "-u", "repo", "--no-armor", "Release")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		verifytest.All(t, g.repoCert, data, read("Release.sig"))
+	})
+	t.Run("apt-secure clearsign", func(t *testing.T) {
+		r := g.gpg(dir, nil, "--clearsign", "-o", "InRelease", "Release")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		verifytest.AllClear(t, g.repoCert, read("InRelease"))
+	})
+	t.Run("git", func(t *testing.T) {
+		r := g.gpg(dir, data, "--status-fd=2", "-bsau", "Test pkg <pkg@example.org>")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if !strings.HasPrefix(string(r.stdout), "-----BEGIN PGP SIGNATURE-----\n") {
+			t.Fatalf("stdout is not an armored signature:\n%s", r.stdout)
+		}
+		verifytest.All(t, g.pkgCert, data, r.stdout)
+		want := "\n[GNUPG:] SIG_CREATED D 19 10 00 "
+		if !strings.Contains(string(r.stderr), want) || !strings.Contains(string(r.stderr), fingerprintOf(t, g.pkgCert)+"\n") {
+			t.Errorf("stderr lacks %q ... fingerprint:\n%s", want, r.stderr)
+		}
+	})
 }

@@ -26,6 +26,10 @@ import (
 var version = ""
 
 func main() {
+	// Started as gpg, signstar is the gpg front end (gpg.go).
+	if args, ok := gpgArgs(os.Args); ok {
+		exit(runGPG(args, ""))
+	}
 	// Started by sshd as a login shell, signstar serves the client and
 	// exits here, before the command line below is parsed.
 	runLoginShell()
