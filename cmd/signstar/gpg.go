@@ -385,6 +385,9 @@ func writeStatus(status *os.File, form client.Form, keys []gpgKey, made []pgp.Ma
 // when they check a key before signing.
 func listSecretKeys(w io.Writer, b backend, inv *gpgargs.Invocation) error {
 	keys := b.keys()
+	if len(keys) == 0 {
+		return refusal.Errorf("no keys configured")
+	}
 	if len(inv.Args) > 0 {
 		var found []gpgKey
 		for _, k := range keys {

@@ -89,6 +89,7 @@ func (g *gpgFront) environ(base []string) []string {
 func (g *gpgFront) addKey(name, typ string) []byte {
 	g.t.Helper()
 	cert := g.generate(name, typ)
+	g.srv.Grant(g.hsm.Dir) // the new key's objects, made as root, for the signing account
 	g.certs[name] = cert
 	g.keys = append(g.keys, name)
 	g.writeClientConf()

@@ -79,6 +79,9 @@ func (inv *Invocation) Input() string {
 // Parse reads args (without argv[0]). Anything it does not know is a
 // [refusal.Err] naming the word.
 func Parse(args []string) (*Invocation, error) {
+	if delegated(args) {
+		return &Invocation{Command: Delegate, StatusFD: -1}, nil
+	}
 	p := &parser{inv: Invocation{StatusFD: -1}}
 	i := 0
 	for ; i < len(args); i++ {
@@ -105,13 +108,37 @@ func Parse(args []string) (*Invocation, error) {
 	return &p.inv, nil
 }
 
+// delegateCommands are the real gpg's: verification and key listings,
+// which need its keyring.
+var delegateCommands = map[string]bool{
+	"--verify": true, "--list-keys": true, "--list-key": true, "--list-public-keys": true,
+	"-k": true, "--list-sigs": true, "--check-sigs": true, "--fingerprint": true, "--show-keys": true,
+}
+
+// delegated reports whether args ask the real gpg for one of
+// delegateCommands. Their callers (dscverify, debsig-verify, git
+// verify-tag) pass options this package does not know, some with values
+// (--keyring FILE), so the command is looked for before any option is
+// read: the whole command line goes to gpg as it is.
+func delegated(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if delegateCommands[a] {
+			return true
+		}
+	}
+	return false
+}
+
 // parser holds the invocation and the commands seen, which only make sense
 // together (-s and -b) once every option is read.
 type parser struct {
-	inv                      Invocation
-	sign, detach, clear      bool
-	version, list, delegated bool
-	commands                 []string // as written, for a conflict message
+	inv                 Invocation
+	sign, detach, clear bool
+	version, list       bool
+	commands            []string // as written, for a conflict message
 }
 
 // word reads one option word and reports how many of the following words
@@ -183,9 +210,6 @@ func (p *parser) command(as string, set *bool) error {
 func (p *parser) finish() error {
 	inv := &p.inv
 	switch {
-	case p.delegated:
-		inv.Command = Delegate
-		return nil
 	case p.version:
 		inv.Command = Version
 	case p.list:
@@ -253,13 +277,6 @@ var longOptions = map[string]option{
 	"version":               flag(func(p *parser, as string) error { return p.command(as, &p.version) }),
 	"list-secret-keys":      flag(func(p *parser, as string) error { return p.command(as, &p.list) }),
 	"list-secret-key":       flag(func(p *parser, as string) error { return p.command(as, &p.list) }),
-	"verify":                flag(delegate),
-	"list-keys":             flag(delegate),
-	"list-key":              flag(delegate),
-	"list-public-keys":      flag(delegate),
-	"list-sigs":             flag(delegate),
-	"check-sigs":            flag(delegate),
-	"fingerprint":           flag(delegate),
 	"armor":                 flag(func(p *parser, _ string) error { p.inv.Armor = true; return nil }),
 	"no-armor":              flag(func(p *parser, _ string) error { p.inv.Armor = false; return nil }),
 	"textmode":              flag(func(p *parser, _ string) error { p.inv.Text = true; return nil }),
@@ -294,7 +311,6 @@ var shortOptions = map[byte]string{
 	's': "sign",
 	'b': "detach-sign",
 	'K': "list-secret-keys",
-	'k': "list-keys",
 	'a': "armor",
 	't': "textmode",
 	'u': "local-user",
@@ -302,11 +318,6 @@ var shortOptions = map[byte]string{
 	'v': "verbose",
 	'q': "quiet",
 	'n': "dry-run",
-}
-
-func delegate(p *parser, _ string) error {
-	p.delegated = true
-	return nil
 }
 
 func addKey(p *parser, as, v string) error {

@@ -38,6 +38,10 @@ func TestParseCallers(t *testing.T) {
 		{"git sign", "--status-fd=2 -bsau repo",
 			Invocation{Command: Detach, Armor: true, Keys: []string{"repo"}, StatusFD: 2}},
 		{"git verify", "--keyid-format=long --status-fd=1 --verify sig -", Invocation{Command: Delegate}},
+		{"dscverify", "--status-fd 3 --batch --no-options --no-default-keyring --always-trust --keyring k.gpg --verify --output -",
+			Invocation{Command: Delegate}},
+		{"debsig-verify keys", "--no-options --no-default-keyring --batch --no-secmem-warning --quiet --with-colons --show-keys k.gpg",
+			Invocation{Command: Delegate}},
 		{"key glued to -u", "-b -urepo -o- f", Invocation{Command: Detach, Keys: []string{"repo"}, Output: "-", Args: []string{"f"}}},
 		{"two keys", "-u old --local-user=new --clearsign", Invocation{Command: Clear, Keys: []string{"old", "new"}}},
 		{"stdin dash", "-b -", Invocation{Command: Detach, Args: []string{"-"}}},
@@ -77,6 +81,7 @@ func TestParseRefuses(t *testing.T) {
 		{"-s f", "inline signed message"},
 		{"--export-secret-keys", "--export-secret-keys is not supported"},
 		{"--gen-key", "--gen-key is not supported"},
+		{"--keyring k.gpg -b f", "--keyring is not supported"},
 		{"--frobnicate -b f", "--frobnicate is not supported"},
 		{"--detach", "--detach is not supported"}, // no abbreviations
 		{"--digest-algo SHA1 -b f", "weak hash"},
@@ -124,6 +129,10 @@ func TestParseOperandsEndOptions(t *testing.T) {
 	}
 	if got.Armor || got.Input() != "-a" {
 		t.Errorf("Parse(-b -- -a) = %+v, want input -a, no armor", got)
+	}
+	// After "--", --verify is a file name, not a command for the real gpg.
+	if got, err := Parse([]string{"-b", "--", "--verify"}); err != nil || got.Command != Detach || got.Input() != "--verify" {
+		t.Errorf("Parse(-b -- --verify) = %+v, %v, want a detached signature of the file --verify", got, err)
 	}
 	if got, _ := Parse([]string{"-b"}); got.Input() != "-" {
 		t.Errorf("Input() without operands = %q, want -", got.Input())
