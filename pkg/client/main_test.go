@@ -128,6 +128,7 @@ func appendLine(path, line string) {
 //	liar        signs other data, with the file's digest notation
 //	nonotation  signs the file without the digest notation
 //	wrongkey    signs the file with another key (and serves its certificate)
+//	othertext   signs other text for 'sign --clearsign' and 'sign --text'
 func serve(mode string, words []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch mode {
 	case "down":
@@ -167,11 +168,37 @@ func serve(mode string, words []string, stdin io.Reader, stdout, stderr io.Write
 			return 1
 		}
 		return 0
+	case verb == "sign":
+		return signRequest(mode, cert, key, stdin, stdout, stderr)
 	}
-	return signRequest(mode, cert, key, stdin, stdout, stderr)
+	return signText(mode, verb, cert, key, stdin, stdout, stderr)
 }
 
-// parseWords accepts "cert [--key NAME]" and "sign --request [--key NAME]".
+// signText answers 'sign --clearsign' and 'sign --text' with the whole
+// text sent.
+func signText(mode, verb string, cert *pgp.Certificate, key ed25519.PrivateKey, stdin io.Reader, stdout, stderr io.Writer) int {
+	if mode == "othertext" {
+		stdin = strings.NewReader("Origin: evil\n")
+	}
+	signer, err := pgp.NewSigner(cert, key, crypto.SHA512)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if verb == "clearsign" {
+		_, err = signer.ClearSign(stdout, stdin, pgp.Options{})
+	} else {
+		_, err = signer.Sign(stdout, stdin, pgp.Options{Text: true})
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "signstar: error: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// parseWords accepts "cert [--key NAME]" and "sign --request|--clearsign|--text
+// [--key NAME]".
 func parseWords(w []string) (verb, key string, ok bool) {
 	if len(w) >= 2 && w[len(w)-2] == "--key" {
 		key, w = w[len(w)-1], w[:len(w)-2]
@@ -181,6 +208,10 @@ func parseWords(w []string) (verb, key string, ok bool) {
 		return "cert", key, true
 	case slices.Equal(w, []string{"sign", "--request"}):
 		return "sign", key, true
+	case slices.Equal(w, []string{"sign", "--clearsign"}):
+		return "clearsign", key, true
+	case slices.Equal(w, []string{"sign", "--text"}):
+		return "text", key, true
 	}
 	return "", "", false
 }
