@@ -1,0 +1,89 @@
+package main
+
+// rpmsign through the gpg front end. rpm 4.18 runs %__gpg_sign_cmd, which
+// execs %{__gpg} (on Debian /usr/bin/gpg2, a path that does not exist) by
+// absolute path with argv[0] "gpg", so PATH alone never reaches the front
+// end: README's recipe points %__gpg at whatever gpg PATH finds first.
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"signstar/internal/testenv"
+)
+
+// rpmsignFrontRecipe is README's recipe for rpmsign through the front
+// end; rpm passes `--no-verbose --no-armor --no-secmem-warning -u pkg
+// -sbo SIGFILE -- -` with the header on stdin.
+const rpmsignFrontRecipe = `rpmsign --addsign --define "__gpg $(command -v gpg)" --define '_gpg_name pkg' \
+    hello-1.0-1.noarch.rpm`
+
+// TestGPGFrontRPMSign: rpmsign --addsign signs through the front end with
+// an Ed25519 and an RSA key (rpm 4.18 refuses ECDSA); rpmkeys --checksig
+// refuses the package before the key's certificate is imported, accepts
+// it after, naming the key, and refuses it with one byte of the signed
+// header changed. %__gpg may also be the signstar binary itself, since rpm
+// runs it as "gpg".
+func TestGPGFrontRPMSign(t *testing.T) {
+	assertREADMEQuotes(t, rpmsignFrontRecipe)
+	rpmbuild, rpmkeys := testenv.Tool(t, "rpmbuild"), testenv.Tool(t, "rpmkeys")
+	testenv.Tool(t, "rpmsign")
+	g := newGPGFront(t)
+	g.addKey("ed", "ed25519")
+	g.addKey("rsa", "rsa3072")
+	tests := []struct {
+		name, key, script string
+	}{
+		{"README recipe ed25519", "ed", rpmsignFrontRecipe},
+		{"README recipe rsa3072", "rsa", rpmsignFrontRecipe},
+		{"signstar as __gpg", "ed",
+			fmt.Sprintf("rpmsign --addsign --define '__gpg %s' --define '_gpg_name pkg' %s", binary, rpmsignPackage)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The harness's "pkg" is P-256, which rpm 4.18 refuses: the
+			// recipe's key name stands for an Ed25519 or RSA key.
+			script := strings.Replace(tt.script, "_gpg_name pkg", "_gpg_name "+tt.key, 1)
+			cert := g.certs[tt.key]
+			rpm := buildHelloRPM(t, rpmbuild)
+			debRunScript(t, g, filepath.Dir(rpm), script)
+			db := filepath.Join(t.TempDir(), "rpmdb")
+			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", rpm).CombinedOutput(); err == nil {
+				t.Fatalf("rpmkeys --checksig accepted the package before the certificate was imported:\n%s", out)
+			}
+			certFile := filepath.Join(t.TempDir(), "pkg.asc")
+			if err := os.WriteFile(certFile, cert, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--import", certFile).CombinedOutput(); err != nil {
+				t.Fatalf("rpmkeys --import: %v\n%s", err, out)
+			}
+			out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", rpm).CombinedOutput()
+			if err != nil {
+				t.Fatalf("rpmkeys --checksig refused the package signed through the front end: %v\n%s", err, out)
+			}
+			fpr := fingerprintOf(t, cert)
+			if want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:])); !strings.Contains(string(out), want) {
+				t.Errorf("rpmkeys --checksig -v lacks %q:\n%s", want, out)
+			}
+			bad := filepath.Join(t.TempDir(), rpmsignPackage)
+			data := readFile(t, rpm)
+			i := bytes.Index(data, []byte("Signed through signstar by rpmsign."))
+			if i < 0 {
+				t.Fatalf("no description in %s", rpm)
+			}
+			data[i] = 's' // in the header, which the signature covers
+			if err := os.WriteFile(bad, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", bad).CombinedOutput(); err == nil {
+				t.Errorf("rpmkeys --checksig accepted the package with one byte of its header changed:\n%s", out)
+			}
+		})
+	}
+}
