@@ -326,3 +326,58 @@ func buildHelloDeb(t *testing.T) string {
 	}
 	return deb
 }
+
+// TestGPGFrontDebianRefusals: debsign and debsigs asking for a key the
+// client config does not hold (by -k, or by a Maintainer field no pinned
+// certificate carries) fail with the front end's one-line refusal, exit 2
+// passed on by the tool, and leave the .dsc, .changes and .deb as they
+// were: the front end never falls back to another key.
+func TestGPGFrontDebianRefusals(t *testing.T) {
+	testenv.DebianTool(t, "debsign")
+	testenv.DebianTool(t, "debsigs")
+	g := newGPGFront(t)
+	tests := []struct {
+		name   string
+		build  func(t *testing.T) (dir string, files []string)
+		script string
+		want   string
+	}{
+		{"debsign -k", debsignFiles, "debsign -k nosuch hello_1.0_source.changes", `no key matches "nosuch"`},
+		{"debsign maintainer", debsignFiles, "debsign hello_1.0_source.changes", `no key matches "Nobody <nobody@example.org>"`},
+		{"debsigs -k", debsigsFiles, "debsigs --sign=origin -k nosuch hello_1.0_all.deb", `no key matches "nosuch"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, files := tt.build(t)
+			before := map[string][]byte{}
+			for _, f := range files {
+				before[f] = readFile(t, filepath.Join(dir, f))
+			}
+			cmd := g.command(dir, "bash", "-euo", "pipefail", "-c", tt.script)
+			out, err := cmd.CombinedOutput()
+			if code := cmd.ProcessState.ExitCode(); err == nil || code != exitRefused {
+				t.Fatalf("%s: exit %d (%v), want %d\n%s", tt.script, code, err, exitRefused, out)
+			}
+			if want := "signstar: error: refused: " + tt.want; !strings.Contains(string(out), want) {
+				t.Errorf("%s printed no %q:\n%s", tt.script, want, out)
+			}
+			for _, f := range files {
+				if !bytes.Equal(readFile(t, filepath.Join(dir, f)), before[f]) {
+					t.Errorf("%s changed %s", tt.script, f)
+				}
+			}
+		})
+	}
+}
+
+// debsignFiles builds a source upload whose Maintainer no pinned
+// certificate names, and lists the files debsign would sign.
+func debsignFiles(t *testing.T) (string, []string) {
+	return buildHelloSource(t, "Nobody <nobody@example.org>"), []string{"hello_1.0.dsc", "hello_1.0_source.changes"}
+}
+
+// debsigsFiles builds the .deb that debsigs would sign.
+func debsigsFiles(t *testing.T) (string, []string) {
+	deb := buildHelloDeb(t)
+	return filepath.Dir(deb), []string{filepath.Base(deb)}
+}
