@@ -27,7 +27,7 @@ type cli struct {
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
 	Request requestCmd       `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state over ssh."`
-	Gpg     gpgCmd           `cmd:"" passthrough:"" help:"Sign as gpg does, for release tools that call gpg (also as a gpg or signstar-gpg symlink)."`
+	Gpg     gpgCmd           `cmd:"" help:"Sign as gpg does, for release tools that call gpg: 'signstar gpg ARGS' (gpg first), or signstar run as a gpg or signstar-gpg symlink."`
 }
 
 type requestCmd struct {

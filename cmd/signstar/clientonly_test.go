@@ -67,8 +67,8 @@ func testClientHelp(t *testing.T, client string) {
 		wantCmds  []string
 		wantFlags []string
 	}{
-		{"client", client, []string{"request"}, []string{"--help", "--version"}},
-		{"full", binary, []string{"init", "key", "sign", "check", "request"}, []string{"--help", "--config", "--version"}},
+		{"client", client, []string{"request", "gpg"}, []string{"--help", "--version"}},
+		{"full", binary, []string{"init", "key", "sign", "check", "request", "gpg"}, []string{"--help", "--config", "--version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -117,6 +117,9 @@ allow = ["SHA256:EaGDxUxRfAkBX/ilGde0OsryzmcJfP8KCLcNqVIj5go"]`
 var environment = []term{
 	{"SIGNSTAR_CONFIG", "The configuration file when --config is not given, in the admin CLI and the login shell alike. " +
 		"The shipped sshd drop-in sets it per account with SetEnv, which wins over anything a client sends."},
+	{"SIGNSTAR_CLIENT_CONFIG", "The gpg front end's client config, instead of ~/.config/signstar/client.toml ($XDG_CONFIG_HOME) and " +
+		"/etc/signstar/client.toml: the signing hosts and each key's pinned certificate. With none of the three, the front end signs " +
+		"through SIGNSTAR_CONFIG's token, by running signstar sign."},
 	{"SSH_ORIGINAL_COMMAND", "The client's command, set by sshd(8) when a forced command is in force and the client sent one: the login shell's request, " +
 		"unless the forced command pins another (see LOGIN SHELL)."},
 	{"SSH_USER_AUTH", "A file naming the keys that authenticated the session, set by sshd with ExposeAuthInfo yes. " +
@@ -151,6 +154,8 @@ var files = []term{
 		"ExposeAuthInfo yes, SetEnv SIGNSTAR_CONFIG=..., and no pty, forwarding, tunnels or user environment."},
 	{"/etc/signstar/authorized_keys/USER", "The SSH keys that may log in to account USER (the drop-in's AuthorizedKeysFile), " +
 		"root-owned, each with restrict and from=."},
+	{"/etc/signstar/client.toml", "The gpg front end's client config (hosts, ssh-options, timeout, keys.NAME.cert, .remote, .default), " +
+		"when neither SIGNSTAR_CLIENT_CONFIG nor ~/.config/signstar/client.toml is there; see README, Release tooling."},
 	{modules.SoftHSMConf, "SoftHSM2's configuration, when the token is SoftHSM2 and SOFTHSM2_CONF is not set."},
 }
 

@@ -472,7 +472,7 @@ func TestGenCompletionBash(t *testing.T) {
 		words []string // COMP_WORDS; the last is the word completed
 		want  []string
 	}{
-		{"commands", []string{"signstar", ""}, []string{"check", "init", "key", "request", "sign"}},
+		{"commands", []string{"signstar", ""}, []string{"check", "gpg", "init", "key", "request", "sign"}},
 		{"key commands", []string{"signstar", "key", ""}, []string{"adopt", "export", "generate", "list"}},
 		{"after a global flag", []string{"signstar", "--config", "x", "k"}, []string{"key"}},
 		{"key types", []string{"signstar", "key", "generate", "--type", ""}, types},
@@ -499,7 +499,7 @@ func TestGenCompletionZsh(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"signstar ", []string{"check", "init", "key", "request", "sign"}},
+		{"signstar ", []string{"check", "gpg", "init", "key", "request", "sign"}},
 		{"signstar key ", []string{"adopt", "export", "generate", "list"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		// --module is not offered after --uri: kong refuses both.
@@ -520,7 +520,7 @@ func TestGenCompletionFish(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"signstar ", []string{"check", "init", "key", "request", "sign"}},
+		{"signstar ", []string{"check", "gpg", "init", "key", "request", "sign"}},
 		{"signstar key ", []string{"adopt", "export", "generate", "list"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		{"signstar sign --", []string{"--armor", "--clearsign", "--config", "--help", "--key", "--text", "--version"}},

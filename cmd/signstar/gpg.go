@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -35,7 +36,7 @@ import (
 const gpgVersion = "2.2.40"
 
 type gpgCmd struct {
-	Args []string `arg:"" optional:"" passthrough:"all" help:"gpg's options and arguments, as release tools pass them (--detach-sign, --clearsign, -u KEY, -o FILE, --status-fd N, --list-secret-keys, --version)."`
+	Args []string `arg:"" optional:"" passthrough:"partial" help:"gpg's options and arguments, as release tools pass them (--detach-sign, --clearsign, -u KEY, -o FILE, --status-fd N, --list-secret-keys, --version)."`
 }
 
 func (c *gpgCmd) Run(g *cli) error { return runGPG(c.Args, localConfigPath(g)) }
@@ -44,13 +45,14 @@ func (c *gpgCmd) Run(g *cli) error { return runGPG(c.Args, localConfigPath(g)) }
 // arguments. main asks before anything else: the login shell's first
 // step closes inherited descriptors, and a caller's --status-fd is one.
 // sshd never starts a login shell under these names (it runs the
-// account's shell as "-signstar" or "signstar -c ...").
+// account's shell as "-signstar" or "signstar -c ..."). 'signstar gpg
+// --help' is the command line's help for the command, not gpg's.
 func gpgArgs(args []string) ([]string, bool) {
 	switch filepath.Base(args[0]) {
 	case "gpg", "gpg2", "signstar-gpg":
 		return args[1:], true
 	}
-	if len(args) > 1 && args[1] == "gpg" {
+	if len(args) > 1 && args[1] == "gpg" && !slices.Equal(args[2:], []string{"--help"}) {
 		return args[2:], true
 	}
 	return nil, false
