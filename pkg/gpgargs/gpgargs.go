@@ -109,10 +109,13 @@ func Parse(args []string) (*Invocation, error) {
 }
 
 // delegateCommands are the real gpg's: verification and key listings,
-// which need its keyring.
+// which need its keyring, and the public keyring's upkeep (a user with the
+// front end first in PATH still imports and exports certificates with
+// "gpg"). None of them touches a secret key.
 var delegateCommands = map[string]bool{
 	"--verify": true, "--list-keys": true, "--list-key": true, "--list-public-keys": true,
 	"-k": true, "--list-sigs": true, "--check-sigs": true, "--fingerprint": true, "--show-keys": true,
+	"--import": true, "--export": true, "--list-packets": true,
 }
 
 // delegated reports whether args ask the real gpg for one of

@@ -42,6 +42,8 @@ func TestParseCallers(t *testing.T) {
 			Invocation{Command: Delegate}},
 		{"debsig-verify keys", "--no-options --no-default-keyring --batch --no-secmem-warning --quiet --with-colons --show-keys k.gpg",
 			Invocation{Command: Delegate}},
+		{"import", "--import repo.asc", Invocation{Command: Delegate}},
+		{"export", "--armor --export repo@example.org", Invocation{Command: Delegate}},
 		{"key glued to -u", "-b -urepo -o- f", Invocation{Command: Detach, Keys: []string{"repo"}, Output: "-", Args: []string{"f"}}},
 		{"two keys", "-u old --local-user=new --clearsign", Invocation{Command: Clear, Keys: []string{"old", "new"}}},
 		{"stdin dash", "-b -", Invocation{Command: Detach, Args: []string{"-"}}},
