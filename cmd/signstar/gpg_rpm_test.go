@@ -87,3 +87,41 @@ func TestGPGFrontRPMSign(t *testing.T) {
 		})
 	}
 }
+
+// TestGPGFrontRPMSignDigest: rpm adds --digest-algo=X when
+// %_gpg_digest_algo is set. SHA-256 is signed (rpmkeys --checksig accepts
+// the package); SHA-1 is refused by the front end with one line, rpmsign
+// fails and the package is left as it was.
+func TestGPGFrontRPMSignDigest(t *testing.T) {
+	rpmbuild, rpmkeys := testenv.Tool(t, "rpmbuild"), testenv.Tool(t, "rpmkeys")
+	testenv.Tool(t, "rpmsign")
+	g := newGPGFront(t)
+	g.addKey("ed", "ed25519")
+	db := filepath.Join(t.TempDir(), "rpmdb")
+	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--import", g.certFile("ed")).CombinedOutput(); err != nil {
+		t.Fatalf("rpmkeys --import: %v\n%s", err, out)
+	}
+	sign := `rpmsign --addsign --define "__gpg $(command -v gpg)" --define '_gpg_name ed' --define '_gpg_digest_algo %s' ` + rpmsignPackage
+
+	rpm := buildHelloRPM(t, rpmbuild)
+	debRunScript(t, g, filepath.Dir(rpm), fmt.Sprintf(sign, "sha256"))
+	fpr := fingerprintOf(t, g.certs["ed"])
+	want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:]))
+	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", rpm).CombinedOutput(); err != nil || !strings.Contains(string(out), want) {
+		t.Errorf("rpmkeys --checksig -v (%v) lacks %q for the package signed with --digest-algo=sha256:\n%s", err, want, out)
+	}
+
+	rpm = buildHelloRPM(t, rpmbuild)
+	before := readFile(t, rpm)
+	cmd := g.command(filepath.Dir(rpm), "bash", "-c", fmt.Sprintf(sign, "sha1"))
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("rpmsign with --digest-algo=sha1 succeeded:\n%s", out)
+	}
+	if want := "signstar: error: refused: gpg --digest-algo sha1: a weak hash"; !strings.Contains(string(out), want) {
+		t.Errorf("rpmsign's output lacks %q:\n%s", want, out)
+	}
+	if !bytes.Equal(readFile(t, rpm), before) {
+		t.Error("the refused rpmsign changed the package")
+	}
+}
