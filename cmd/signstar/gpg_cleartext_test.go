@@ -113,6 +113,8 @@ func TestGPGDetached(t *testing.T) {
 		{"-b FILE", []string{"-b", "Release"}, false, "Release.sig", false, packet.SigTypeBinary, []string{repo}},
 		{"-ab FILE", []string{"-ab", "Release"}, false, "Release.asc", true, packet.SigTypeBinary, []string{repo}},
 		{"-sb stdin", []string{"-sb"}, true, "", false, packet.SigTypeBinary, []string{repo}},
+		{"-b -o - FILE", []string{"-b", "-o", "-", "Release"}, false, "", false, packet.SigTypeBinary, []string{repo}},
+		{"-ab -o - -- -", []string{"-ab", "-o", "-", "--", "-"}, true, "", true, packet.SigTypeBinary, []string{repo}},
 		{"-bt FILE", []string{"-bt", "Release"}, false, "Release.sig", false, packet.SigTypeText, []string{repo}},
 		{"-u pkg -u repo -b FILE", []string{"-u", "pkg", "-u", "repo", "-b", "Release"}, false, "Release.sig", false, packet.SigTypeBinary, []string{pkg, repo}},
 	}
