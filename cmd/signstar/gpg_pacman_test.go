@@ -55,7 +55,8 @@ SRCEXT='.src.tar.zst'
 // its repository database through the front end, and pacman -Sy and -S
 // install it from that file:// repository once the repo key is lsigned in
 // pacman's keyring; without the lsign, or with one byte of the database's
-// or the package's signature changed, pacman refuses.
+// or the package's signature changed, pacman refuses; repo-add refuses a
+// key the client config does not name.
 func TestGPGMakepkg(t *testing.T) {
 	assertREADMEQuotes(t, makepkgRecipe)
 	for _, tool := range []string{"makepkg", "repo-add", "fakeroot", "bsdtar", "zstd", "pacman", "pacman-key", "vercmp"} {
@@ -118,6 +119,19 @@ func TestGPGMakepkg(t *testing.T) {
 		out, err := newPacmanRoot(t, bad, keyring).run("-Sy")
 		if err == nil || !strings.Contains(out, "invalid or corrupted database (PGP signature)") {
 			t.Fatalf("pacman -Sy accepted a changed database signature: %v\n%s", err, out)
+		}
+	})
+	t.Run("unknown key", func(t *testing.T) {
+		// gpg --list-secret-key nosuchkey fails: repo-add stops before
+		// it writes a database.
+		dir := t.TempDir()
+		pacmanCopyFile(t, filepath.Join(repo, makepkgPackage), filepath.Join(dir, makepkgPackage))
+		out, err := g.command(dir, "repo-add", "--sign", "--key", "nosuchkey", "myrepo.db.tar.gz", makepkgPackage).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "The key nosuchkey does not exist in your keyring.") {
+			t.Fatalf("repo-add --sign --key nosuchkey: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "myrepo.db.tar.gz")); err == nil {
+			t.Error("repo-add wrote a database for an unknown key")
 		}
 	})
 	t.Run("package signature changed", func(t *testing.T) {
