@@ -28,10 +28,11 @@ git tag -s -m 'Release 1.0' v1.0
 git verify-tag v1.0`
 
 // TestGPGGit: README's git recipe signs a tag through the front end and
-// git verify-tag accepts it; a signed commit the same; a tag or commit
-// with one byte of its signature or its signed text changed, or checked
-// without the key's certificate in the keyring, is rejected; a signing
-// key the client config does not know makes git fail and leaves no tag.
+// git verify-tag accepts it; a signed commit the same, and a tag signed
+// by the committer's user ID when user.signingkey is unset. A tag with
+// one byte of its signature or of its message changed is BADSIG, one
+// checked without the key's certificate in the keyring ERRSIG; a signing
+// key the client config does not name makes git fail and leaves no tag.
 func TestGPGGit(t *testing.T) {
 	assertREADMEQuotes(t, gitRecipe)
 	testenv.Tool(t, "git")
