@@ -97,6 +97,27 @@ func (k *Key) SignHash(r io.Reader, read func(io.Reader) (HashedInput, error), o
 	return sig, k.guard.end(err)
 }
 
+// SignWith signs in a format outside OpenPGP (CMS, Authenticode, kernel
+// module and X.509 signatures): build reads what it signs from r and has
+// key, the token key behind the lock guard, sign it, under the lock rule
+// of [Key.Sign]: the lock is let go while build reads and taken back
+// when key first signs. A key whose token must hash the input itself
+// ([Key.SignsHashes] false) is refused with [pgp.ErrNeedsMessage] before
+// r is read. SignWith returns with the lock held, whatever happened.
+func (k *Key) SignWith(r io.Reader, build func(r io.Reader, key crypto.Signer) ([]byte, error), o SignOptions) ([]byte, error) {
+	if !k.SignsHashes() {
+		return nil, fmt.Errorf("sign: %w", pgp.ErrNeedsMessage)
+	}
+	if err := k.guard.release(o.Ready); err != nil {
+		return nil, err
+	}
+	out, err := build(r, k.guard)
+	return out, k.guard.end(err)
+}
+
+// Public is the token key's public key.
+func (k *Key) Public() crypto.PublicKey { return k.guard.Public() }
+
 // SignAll signs what r holds with every key of ks, which come from one
 // [Keyring], reading r once, as [pgp.SignAll] does: one output with a
 // signature by each key, that of ks[i] carrying notations[i] after

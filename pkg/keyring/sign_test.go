@@ -145,6 +145,18 @@ func TestSignLockOrder(t *testing.T) {
 		_, err := k.ClearSign(io.Discard, r, o)
 		return err
 	}
+	// signWith reads all of r, then has the key sign its SHA-512, as
+	// the X.509 formats do.
+	signWith := func(k *Key, r io.Reader, o SignOptions) error {
+		_, err := k.SignWith(r, func(r io.Reader, key crypto.Signer) ([]byte, error) {
+			h := sha512.New()
+			if _, err := io.Copy(h, r); err != nil {
+				return nil, err
+			}
+			return key.Sign(rand.Reader, h.Sum(nil), crypto.Hash(0))
+		}, o)
+		return err
+	}
 	tests := []struct {
 		name     string
 		message  bool // a key whose token hashes the input itself
@@ -173,6 +185,10 @@ func TestSignLockOrder(t *testing.T) {
 		{"ClearSign, Ready fails", false, clearSign, "data\n", nil, errGone, "release read ready lock", errGone},
 		{"ClearSign, input fails", false, clearSign, "data", errRead, nil, "release read lock", errRead},
 		{"ClearSign, not text", false, clearSign, "\xff", nil, nil, "release read lock", pgp.ErrNotText},
+		{"SignWith", false, signWith, "data", nil, nil, "release read ready lock token", nil},
+		{"SignWith, Ready fails", false, signWith, "data", nil, errGone, "release read ready lock", errGone},
+		{"SignWith, input fails", false, signWith, "data", errRead, nil, "release read lock", errRead},
+		{"SignWith, token reads", true, signWith, "data", nil, nil, "", pgp.ErrNeedsMessage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
