@@ -11,7 +11,13 @@
 //	                           a cleartext signed message of the text on
 //	                           stdin (RFC 4880 section 7; always armored)
 //	sign --request [--key NAME] answer a digest-only signing request on stdin
-//	cert [--key NAME]          print the key's armored certificate
+//	sign --format kmod|authenticode|cms [--key NAME] [--armor] [--append]
+//	                           an X.509 signature of stdin: a kernel module's
+//	                           signature block, a signed UEFI image, or a
+//	                           detached CMS signature (--armor: PEM, cms
+//	                           only; --append: add to a signed image)
+//	cert [--key NAME] [--x509] print the key's armored OpenPGP certificate,
+//	                           or its X.509 certificate and chain (PEM)
 //	version | help
 //
 // A sign command may name several keys (a key transition: gpg -u OLD -u
@@ -60,7 +66,29 @@ type Command struct {
 	// Implicit: the client sent no words; the account's config picks
 	// between signing the artifact and answering a request.
 	Implicit bool
+	// Format is an X.509 format ([Kmod], [Authenticode], [CMS]); empty
+	// for OpenPGP.
+	Format Format
+	// Append: add a signature to an already signed UEFI image.
+	Append bool
+	// X509: cert returns the X.509 certificate and chain.
+	X509 bool
 }
+
+// Format names an X.509 signature format.
+type Format string
+
+const (
+	// Kmod is a Linux kernel module signature block (scripts/sign-file).
+	Kmod Format = "kmod"
+	// Authenticode is a UEFI PE/COFF image with an Authenticode signature.
+	Authenticode Format = "authenticode"
+	// CMS is a detached CMS (PKCS #7) signature.
+	CMS Format = "cms"
+)
+
+// formats are the X.509 formats --format takes.
+var formats = []Format{Kmod, Authenticode, CMS}
 
 // Parse reads one request line. Every error it returns is a refusal
 // ([refusal.Err]): the client asked for something signstar does not do.
@@ -109,6 +137,22 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			c.Text = true
 		case flag == "--clearsign" && verb == Sign && !hasValue:
 			c.Clearsign = true
+		case flag == "--append" && verb == Sign && !hasValue:
+			c.Append = true
+		case flag == "--x509" && verb == Cert && !hasValue:
+			c.X509 = true
+		case flag == "--format" && verb == Sign:
+			if !hasValue {
+				if i+1 == len(args) {
+					return Command{}, refusal.Errorf("--format needs one of kmod, authenticode, cms")
+				}
+				i++
+				value = args[i]
+			}
+			if !slices.Contains(formats, Format(value)) {
+				return Command{}, refusal.Errorf("unknown format %s: want kmod, authenticode or cms", quote(value))
+			}
+			c.Format = Format(value)
 		case flag == "--key":
 			if !hasValue {
 				if i+1 == len(args) {
@@ -146,6 +190,14 @@ func (c Command) CheckForm() error {
 		return refusal.Errorf("--text does not apply to --clearsign: a cleartext message is always text")
 	case c.Request && len(c.Also) > 0:
 		return refusal.Errorf("--request signs with one key: a signing request is answered by one signature")
+	case c.Format != "" && (c.Request || c.Text || c.Clearsign):
+		return refusal.Errorf("--format %s does not take --request, --text or --clearsign: those are OpenPGP forms", c.Format)
+	case c.Format != "" && len(c.Also) > 0:
+		return refusal.Errorf("--format %s signs with one key", c.Format)
+	case c.Armor && c.Format != "" && c.Format != CMS:
+		return refusal.Errorf("--armor does not apply to --format %s", c.Format)
+	case c.Append && c.Format != Authenticode:
+		return refusal.Errorf("--append applies to --format authenticode only")
 	}
 	for i, k := range c.Also {
 		if k == c.Key || slices.Contains(c.Also[:i], k) {

@@ -66,6 +66,22 @@ func TestParse(t *testing.T) {
 		{"cert clearsign", "cert --clearsign", Command{}, `does not take "--clearsign"`},
 		{"cert text", "cert --text", Command{}, `does not take "--text"`},
 		{"duplicate clearsign", "sign --clearsign --clearsign", Command{}, `"--clearsign" given twice`},
+		{"kmod", "sign --format kmod --key mod", Command{Action: Sign, Key: "mod", Format: Kmod}, ""},
+		{"format=", "sign --format=authenticode --append", Command{Action: Sign, Format: Authenticode, Append: true}, ""},
+		{"cms pem", "sign --armor --format cms", Command{Action: Sign, Format: CMS, Armor: true}, ""},
+		{"unknown format", "sign --format x509", Command{}, `unknown format "x509"`},
+		{"format missing value", "sign --format", Command{}, "--format needs one of"},
+		{"two formats", "sign --format kmod --format cms", Command{}, `"--format" given twice`},
+		{"format and text", "sign --format cms --text", Command{}, "OpenPGP forms"},
+		{"format and request", "sign --request --format kmod", Command{}, "OpenPGP forms"},
+		{"format and clearsign", "sign --format cms --clearsign", Command{}, "OpenPGP forms"},
+		{"format two keys", "sign --format kmod --key a --key b", Command{}, "signs with one key"},
+		{"kmod armor", "sign --format kmod --armor", Command{}, "--armor does not apply to --format kmod"},
+		{"append without authenticode", "sign --append", Command{}, "--append applies to --format authenticode only"},
+		{"append kmod", "sign --format kmod --append", Command{}, "--append applies"},
+		{"cert x509", "cert --x509 --key sb", Command{Action: Cert, Key: "sb", X509: true}, ""},
+		{"sign x509", "sign --x509", Command{}, `does not take "--x509"`},
+		{"cert format", "cert --format kmod", Command{}, `does not take "--format"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +105,8 @@ func TestParse(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "sign", "sign --key repo --armor", "cert --key=x", "version", "help",
 		"sign --clearsign --key repo", "sign --text --armor", "sign --request --text",
-		"scp -t .", "sign --key a --key b", "sign --key a --key a", "sign --request --key a --key b", "sign\x00", strings.Repeat("x", 300)} {
+		"scp -t .", "sign --key a --key b", "sign --key a --key a", "sign --request --key a --key b", "sign\x00", strings.Repeat("x", 300),
+		"sign --format kmod --key m", "sign --format=authenticode --append", "sign --format cms --armor", "cert --x509"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
