@@ -12,10 +12,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"signstar/pkg/clientconfig"
 
 	"github.com/alecthomas/kong"
-
-	"signstar/pkg/client"
 )
 
 // AdminCLI is empty: this build has no admin commands and no --config, so
@@ -48,5 +47,5 @@ func localConfigPath(*cli) string { return "" }
 // end needs a client config (gpg_local.go).
 func openLocalBackend(string) (backend, error) {
 	return nil, fmt.Errorf("no client config: write %s or ~/.config/signstar/client.toml, or set $%s",
-		client.SystemConfig, client.ConfigEnv)
+		clientconfig.System, clientconfig.Env)
 }

@@ -4,9 +4,10 @@ package main
 // signstar-gpg first in PATH) or as 'signstar gpg ARGS', for release
 // tools that call gpg to sign. It takes the command lines those tools
 // pass (package gpgargs), signs through a signing host named in the
-// client config (package client) or, on the signing host itself, through
-// the local config by running 'signstar sign' (gpg_local.go), checks
-// what comes back against the input and the pinned certificates, and
+// client config (packages clientconfig and client) or, on the signing
+// host itself, through the local config by running 'signstar sign'
+// (gpg_local.go), checks what comes back against the input and the
+// pinned certificates, and
 // writes it as gpg would: FILE.sig, FILE.asc, -o FILE, or standard
 // output, with gpg's status lines on --status-fd. Verification and key
 // listings are the real gpg's: they are handed to it.
@@ -25,6 +26,7 @@ import (
 	"syscall"
 
 	"signstar/pkg/client"
+	"signstar/pkg/clientconfig"
 	"signstar/pkg/gpgargs"
 	"signstar/pkg/pgp"
 	"signstar/pkg/refusal"
@@ -98,11 +100,11 @@ type backend interface {
 // openBackend is the signing host of the client config, if there is one,
 // or else this host's own signstar config.
 func openBackend(localConf string) (backend, error) {
-	path := client.FindConfig(os.Getenv)
+	path := clientconfig.Find(os.Getenv)
 	if path == "" {
 		return openLocalBackend(localConf)
 	}
-	cfg, err := client.LoadConfig(path)
+	cfg, err := clientconfig.Load(path)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func openBackend(localConf string) (backend, error) {
 }
 
 // remoteBackend signs on the hosts of a client config.
-type remoteBackend struct{ cfg *client.Config }
+type remoteBackend struct{ cfg *clientconfig.Config }
 
 func (r remoteBackend) keys() []gpgKey {
 	var keys []gpgKey

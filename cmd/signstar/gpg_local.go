@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"signstar/pkg/client"
+	"signstar/pkg/clientconfig"
 	"signstar/pkg/config"
 	"signstar/pkg/pgp"
 	"signstar/pkg/refusal"
@@ -40,7 +41,7 @@ func openLocalBackend(path string) (backend, error) {
 	cfg, err := config.Load(path)
 	if errors.Is(err, config.ErrNoConfig) {
 		return nil, fmt.Errorf("no client config (%s, ~/.config/signstar/client.toml or $%s) and no signstar config here: %w",
-			client.SystemConfig, client.ConfigEnv, err)
+			clientconfig.System, clientconfig.Env, err)
 	}
 	if err != nil {
 		return nil, err

@@ -33,6 +33,8 @@ func TestDependenciesPointDown(t *testing.T) {
 		{"signstar/pkg/request", heavy},
 		{"signstar/pkg/client", heavy},
 		{"signstar/pkg/remote", heavy},
+		// The client config is TOML, and nothing else of the host's.
+		{"signstar/pkg/clientconfig", heavy[:3]},
 		// The leaves: the standard library only.
 		{"signstar/pkg/refusal", []string{"signstar", "github.com", "golang.org/x"}},
 		{"signstar/pkg/keyname", []string{"signstar", "github.com", "golang.org/x"}},

@@ -168,12 +168,21 @@ func checkOptions(o Options) error {
 		return errors.New("sign: no hosts given")
 	}
 	for _, h := range o.Hosts {
-		if h == "" || strings.HasPrefix(h, "-") || strings.ContainsFunc(h, isSpaceOrControl) {
-			return fmt.Errorf("sign: invalid host %q", h)
+		if err := CheckHost(h); err != nil {
+			return fmt.Errorf("sign: %w", err)
 		}
 	}
 	if o.Key != "" && !keyname.Valid(o.Key) {
 		return fmt.Errorf("sign: invalid key name %q", o.Key)
+	}
+	return nil
+}
+
+// CheckHost refuses a destination ssh would misread: one that starts with
+// '-' would be an option; spaces and control bytes split or hide words.
+func CheckHost(h string) error {
+	if h == "" || strings.HasPrefix(h, "-") || strings.ContainsFunc(h, isSpaceOrControl) {
+		return fmt.Errorf("invalid host %q", h)
 	}
 	return nil
 }

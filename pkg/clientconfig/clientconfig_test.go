@@ -1,13 +1,35 @@
-package client
+package clientconfig
 
 import (
+	"bytes"
+	"crypto"
+	"crypto/ed25519"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"signstar/pkg/client"
+	"signstar/pkg/pgp"
 )
 
-func TestParseConfig(t *testing.T) {
+// testCert is a certificate to pin, and its armored form.
+func testCert(t *testing.T) (*pgp.Certificate, []byte) {
+	t.Helper()
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
+	cert, err := pgp.NewCertificate(key, "test <test@example.org>", time.Unix(1700000000, 0), time.Time{}, crypto.SHA512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := cert.WriteArmored(&b); err != nil {
+		t.Fatal(err)
+	}
+	return cert, b.Bytes()
+}
+
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		doc     string
@@ -30,7 +52,7 @@ func TestParseConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig([]byte(tt.doc))
+			_, err := Parse([]byte(tt.doc))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("ParseConfig: %v", err)
@@ -43,9 +65,9 @@ func TestParseConfig(t *testing.T) {
 
 // LoadConfig reads the pinned certificates, relative to the config file,
 // and Key gives the host's name for a key.
-func TestLoadConfig(t *testing.T) {
+func TestLoad(t *testing.T) {
 	dir := t.TempDir()
-	cert, asc := testCerts(t)
+	cert, asc := testCert(t)
 	if err := os.WriteFile(filepath.Join(dir, "repo.asc"), asc, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +76,14 @@ func TestLoadConfig(t *testing.T) {
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := LoadConfig(path); err == nil || !strings.Contains(err.Error(), "keys.gone") {
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "keys.gone") {
 		t.Fatalf("LoadConfig with a missing certificate = %v, want an error naming keys.gone", err)
 	}
 	doc = strings.Split(doc, "[keys.gone]")[0]
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadConfig(path)
+	c, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +99,16 @@ func TestLoadConfig(t *testing.T) {
 // The user's config wins over the system's, and SIGNSTAR_CLIENT_CONFIG
 // over both, even when it names a file that does not exist (an error
 // then, not a fallback to another config).
-func TestFindConfig(t *testing.T) {
+func TestFind(t *testing.T) {
 	home := t.TempDir()
 	user := filepath.Join(home, ".config", "signstar", "client.toml")
 	env := map[string]string{"HOME": home}
 	getenv := func(k string) string { return env[k] }
 	system := ""
-	if _, err := os.Stat(SystemConfig); err == nil {
-		system = SystemConfig
+	if _, err := os.Stat(System); err == nil {
+		system = System
 	}
-	if got := FindConfig(getenv); got != system {
+	if got := Find(getenv); got != system {
 		t.Errorf("FindConfig with no user config = %q, want %q", got, system)
 	}
 	if err := os.MkdirAll(filepath.Dir(user), 0o755); err != nil {
@@ -95,33 +117,35 @@ func TestFindConfig(t *testing.T) {
 	if err := os.WriteFile(user, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := FindConfig(getenv); got != user {
+	if got := Find(getenv); got != user {
 		t.Errorf("FindConfig = %q, want the user's %q", got, user)
 	}
 	env["XDG_CONFIG_HOME"] = t.TempDir()
-	if got := FindConfig(getenv); got != system {
+	if got := Find(getenv); got != system {
 		t.Errorf("FindConfig with an empty XDG_CONFIG_HOME = %q, want %q", got, system)
 	}
-	env[ConfigEnv] = "/nonexistent/client.toml"
-	if got := FindConfig(getenv); got != "/nonexistent/client.toml" {
-		t.Errorf("FindConfig = %q, want $%s", got, ConfigEnv)
+	env[Env] = "/nonexistent/client.toml"
+	if got := Find(getenv); got != "/nonexistent/client.toml" {
+		t.Errorf("FindConfig = %q, want $%s", got, Env)
 	}
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add("hosts = [\"signer@a\"]\n[keys.repo]\ncert = \"repo.asc\"\n")
 	f.Add("hosts = [\"a\", \"ssh://b:22\"]\nssh-options = [\"-v\"]\ntimeout = \"1m\"\n[keys.a]\ncert = \"x\"\nremote = \"b\"\ndefault = true\n")
 	f.Add("hosts = [\n")
 	f.Fuzz(func(t *testing.T, doc string) {
-		c, err := ParseConfig([]byte(doc))
+		c, err := Parse([]byte(doc))
 		if err != nil {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("ParseConfig error is not one line: %q", err)
 			}
 			return
 		}
-		if err := checkOptions(Options{Hosts: c.Hosts}); err != nil {
-			t.Fatalf("ParseConfig accepted hosts checkOptions refuses: %v", err)
+		for _, h := range c.Hosts {
+			if err := client.CheckHost(h); err != nil {
+				t.Fatalf("Parse accepted a host client refuses: %v", err)
+			}
 		}
 		for _, name := range c.KeyNames() {
 			if c.Key(name).Name == "" {

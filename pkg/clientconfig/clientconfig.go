@@ -1,9 +1,9 @@
-package client
-
-// The client config: where a release engineer's machine signs (hosts in
-// failover order) and with which keys, each pinned to its certificate.
-// signstar's gpg front end reads it; a machine without one signs through
-// the local signstar config instead (see cmd/signstar).
+// Package clientconfig reads the client config: where a release
+// engineer's machine signs (hosts in failover order) and with which keys,
+// each pinned to its certificate. signstar's gpg front end reads it; a
+// machine without one signs through the local signstar config instead
+// (see cmd/signstar). It is apart from package client, which signs and
+// must stay free of config parsing (STYLE.md, "Seams").
 //
 //	hosts = ["signer@sign.example.org", "signer@sign2.example.org"]
 //	ssh-options = ["-oConnectTimeout=5"]
@@ -12,6 +12,7 @@ package client
 //	cert = "repo.asc"      # pinned certificate, relative to this file
 //	remote = "repo-2026"   # the key's name on the host (default: "repo")
 //	default = true
+package clientconfig
 
 import (
 	"errors"
@@ -23,20 +24,21 @@ import (
 	"sort"
 	"time"
 
+	"signstar/pkg/client"
 	"signstar/pkg/keyname"
 	"signstar/pkg/pgp"
 	"signstar/pkg/tomlconf"
 )
 
-// ConfigEnv names the client config file, overriding the search.
-const ConfigEnv = "SIGNSTAR_CLIENT_CONFIG"
+// Env names the client config file, overriding the search.
+const Env = "SIGNSTAR_CLIENT_CONFIG"
 
-// SystemConfig is the machine's client config, used when the user has
+// System is the machine's client config, used when the user has
 // none of their own.
-const SystemConfig = "/etc/signstar/client.toml"
+const System = "/etc/signstar/client.toml"
 
-// configMax bounds the client config; a real one is a few hundred bytes.
-const configMax = 1 << 20
+// maxSize bounds the client config; a real one is a few hundred bytes.
+const maxSize = 1 << 20
 
 // Config is the client config.
 type Config struct {
@@ -58,12 +60,12 @@ type ConfigKey struct {
 	cert *pgp.Certificate
 }
 
-// FindConfig returns the client config file in effect: $SIGNSTAR_CLIENT_CONFIG
+// Find returns the client config file in effect: $SIGNSTAR_CLIENT_CONFIG
 // if set, else the user's ($XDG_CONFIG_HOME/signstar/client.toml, or
-// ~/.config/signstar/client.toml), else [SystemConfig]; "" when there is
+// ~/.config/signstar/client.toml), else [System]; "" when there is
 // none. getenv is os.Getenv.
-func FindConfig(getenv func(string) string) string {
-	if p := getenv(ConfigEnv); p != "" {
+func Find(getenv func(string) string) string {
+	if p := getenv(Env); p != "" {
 		return p // named on purpose: a missing file is an error, not a fallback
 	}
 	xdg := getenv("XDG_CONFIG_HOME")
@@ -76,7 +78,7 @@ func FindConfig(getenv func(string) string) string {
 	if xdg != "" {
 		candidates = append(candidates, filepath.Join(xdg, "signstar", "client.toml"))
 	}
-	for _, p := range append(candidates, SystemConfig) {
+	for _, p := range append(candidates, System) {
 		// A file that exists but cannot be read is returned, so that
 		// loading it says why, rather than signing elsewhere.
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
@@ -86,21 +88,21 @@ func FindConfig(getenv func(string) string) string {
 	return ""
 }
 
-// LoadConfig reads the client config at path and the certificates it pins.
-func LoadConfig(path string) (*Config, error) {
+// Load reads the client config at path and the certificates it pins.
+func Load(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("client config: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, configMax+1))
+	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("client config %s: %w", path, err)
 	}
-	if len(data) > configMax {
-		return nil, fmt.Errorf("client config %s: larger than %d bytes", path, configMax)
+	if len(data) > maxSize {
+		return nil, fmt.Errorf("client config %s: larger than %d bytes", path, maxSize)
 	}
-	c, err := ParseConfig(data)
+	c, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("client config %s: %w", path, err)
 	}
@@ -111,9 +113,9 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// ParseConfig decodes and checks a client config document; the
+// Parse decodes and checks a client config document; the
 // certificates it names are not read.
-func ParseConfig(data []byte) (*Config, error) {
+func Parse(data []byte) (*Config, error) {
 	var c Config
 	if err := tomlconf.Decode(data, &c); err != nil {
 		return nil, err
@@ -125,8 +127,13 @@ func ParseConfig(data []byte) (*Config, error) {
 }
 
 func (c *Config) validate() error {
-	if err := checkOptions(Options{Hosts: c.Hosts}); err != nil {
-		return errors.New("hosts: " + trimSign(err))
+	if len(c.Hosts) == 0 {
+		return errors.New("hosts: no hosts given")
+	}
+	for _, h := range c.Hosts {
+		if err := client.CheckHost(h); err != nil {
+			return fmt.Errorf("hosts: %w", err)
+		}
 	}
 	if c.Timeout != "" {
 		d, err := time.ParseDuration(c.Timeout)
@@ -158,15 +165,6 @@ func (c *Config) validate() error {
 		return errors.New("more than one key has default = true")
 	}
 	return nil
-}
-
-// trimSign drops checkOptions' "sign: " prefix.
-func trimSign(err error) string {
-	msg := err.Error()
-	if len(msg) > 6 && msg[:6] == "sign: " {
-		return msg[6:]
-	}
-	return msg
 }
 
 func (c *Config) readCerts() error {
@@ -204,13 +202,13 @@ func (c *Config) KeyNames() []string {
 
 // Key is the server key a configured key names, with its pinned
 // certificate.
-func (c *Config) Key(name string) Key {
+func (c *Config) Key(name string) client.Key {
 	k := c.Keys[name]
 	remote := k.Remote
 	if remote == "" {
 		remote = name
 	}
-	return Key{Name: remote, Cert: k.cert}
+	return client.Key{Name: remote, Cert: k.cert}
 }
 
 // DefaultKey is the key marked default, or the only key; "" otherwise.
@@ -226,7 +224,8 @@ func (c *Config) DefaultKey() string {
 	return ""
 }
 
-// Options are [Options] for this config's hosts; log as in Options.Log.
-func (c *Config) Options(log io.Writer) Options {
-	return Options{Hosts: c.Hosts, SSHOptions: c.SSHOptions, Timeout: c.timeout, Log: log}
+// Options are [client.Options] for this config's hosts; log as in
+// client.Options.Log.
+func (c *Config) Options(log io.Writer) client.Options {
+	return client.Options{Hosts: c.Hosts, SSHOptions: c.SSHOptions, Timeout: c.timeout, Log: log}
 }
