@@ -178,11 +178,13 @@ var auditFields = []term{
 	{"SIGNSTAR_KEY", "The key's name."},
 	{"SIGNSTAR_KEY_FINGERPRINT", "The key's OpenPGP fingerprint."},
 	{"SIGNSTAR_FORMAT", "What was made, on signed and undelivered records: detached, detached-text (--text), cleartext " +
-		"(--clearsign) or request (the answer to a signing request)."},
+		"(--clearsign), request (the answer to a signing request), kmod, authenticode or cms (--format)."},
 	{"SIGNSTAR_INPUT_SIZE", "The size of the signed bytes (of the file, for a signing request; of the text as sent, for a text signature)."},
 	{"SIGNSTAR_INPUT_SHA256", "The SHA-256 of the signed bytes; absent for a signing request, where signstar sees only a SHA-512 state."},
 	{"SIGNSTAR_INPUT_SHA512", "The SHA-512 of the signed bytes."},
 	{"SIGNSTAR_SIGNATURE_CREATED", "The signature's creation time (RFC 3339)."},
+	{"SIGNSTAR_SIGNED_DIGEST", "For kmod and authenticode, the digest the signature covers in hex: the module's without an old " +
+		"signature, the PE image's Authenticode hash."},
 }
 
 const auditRecipes = `journalctl -t signstar SIGNSTAR_KEY=repo SIGNSTAR_RESULT=signed

@@ -123,6 +123,8 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 		}
 	}
 	switch {
+	case cmd.Format != "" || cmd.X509:
+		return j.finish(nil, refusal.Errorf("X.509 signatures are not served yet"))
 	case cmd.Action == remote.Cert:
 		return j.answer(j.cert(names[0]))
 	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():

@@ -74,6 +74,10 @@ const (
 	DetachedText Format = "detached-text" // a detached canonical-text signature (type 0x01, gpg -t)
 	Cleartext    Format = "cleartext"     // a cleartext signed message (RFC 4880 section 7)
 	Request      Format = "request"       // the answer to a digest-only signing request
+
+	Kmod         Format = "kmod"         // a Linux kernel module signature (CMS, scripts/sign-file)
+	Authenticode Format = "authenticode" // a UEFI PE/COFF image signed with Authenticode
+	CMS          Format = "cms"          // a detached CMS (PKCS #7) signature
 )
 
 // Mode is how signstar was started.
@@ -118,6 +122,10 @@ type Record struct {
 	InputSHA256      []byte
 	InputSHA512      []byte
 	SignatureCreated time.Time
+	// SignedDigest is the digest an X.509 signature covers where it is
+	// not the input's: a kernel module's without its old signature, a
+	// PE image's Authenticode hash.
+	SignedDigest []byte
 }
 
 // ResultOf is the Result for a signing request that ended with err: Signed,
@@ -233,6 +241,7 @@ func (r *Record) fields() ([]field, error) {
 		f = append(f,
 			field{"SIGNSTAR_INPUT_SHA512", hex.EncodeToString(r.InputSHA512)},
 			field{"SIGNSTAR_SIGNATURE_CREATED", r.SignatureCreated.UTC().Format(time.RFC3339)})
+		add("SIGNSTAR_SIGNED_DIGEST", hex.EncodeToString(r.SignedDigest), maxShort)
 	}
 	return f, nil
 }
@@ -273,7 +282,11 @@ func (r *Record) check() error {
 // only a SHA-512 state) and creation time.
 func (r *Record) checkSignature() error {
 	switch r.Format {
-	case Detached, DetachedText, Cleartext, Request:
+	case Detached, DetachedText, Cleartext, Request, CMS:
+	case Kmod, Authenticode:
+		if len(r.SignedDigest) < 32 {
+			return fmt.Errorf("BUG: audit record %s of format %s without the signed digest", r.Result, r.Format)
+		}
 	default:
 		return fmt.Errorf("BUG: audit record %s with format %q", r.Result, r.Format)
 	}
@@ -292,7 +305,7 @@ func (r *Record) checkSignature() error {
 // reverse).
 func (r *Record) checkAnswer() error {
 	switch {
-	case r.InputSize != 0 || r.InputSHA256 != nil || r.InputSHA512 != nil || !r.SignatureCreated.IsZero() || r.Format != "":
+	case r.InputSize != 0 || r.InputSHA256 != nil || r.InputSHA512 != nil || !r.SignatureCreated.IsZero() || r.Format != "" || r.SignedDigest != nil:
 		return errors.New("BUG: audit record answered with input digests, a signature time or format: nothing was signed")
 	case (r.Key == "") != (r.KeyFingerprint == ""):
 		return errors.New("BUG: audit record answered with a key name but no fingerprint, or the reverse")

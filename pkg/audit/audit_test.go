@@ -141,6 +141,9 @@ func TestCheck(t *testing.T) {
 		{"undelivered without time", Undelivered, func(r *Record) { r.SignatureCreated = time.Time{} }},
 		{"undelivered without key", Undelivered, func(r *Record) { r.Key = "" }},
 		{"undelivered without fingerprint", Undelivered, func(r *Record) { r.KeyFingerprint = "" }},
+		{"kmod without signed digest", Signed, func(r *Record) { r.Format = Kmod }},
+		{"authenticode with short signed digest", Signed, func(r *Record) { r.Format, r.SignedDigest = Authenticode, make([]byte, 16) }},
+		{"answered with signed digest", Answered, func(r *Record) { r.SignedDigest = make([]byte, 32) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,6 +169,9 @@ func TestCheckAccepts(t *testing.T) {
 		{"undelivered signing request, no sha256", Undelivered, func(r *Record) { r.InputSHA256 = nil }},
 		{"undelivered empty request file", Undelivered, func(r *Record) { r.InputSize = 0 }},
 		{"failed with key and no fingerprint", Failed, func(r *Record) { r.KeyFingerprint = "" }},
+		{"kmod", Signed, func(r *Record) { r.Format, r.SignedDigest = Kmod, make([]byte, 32) }},
+		{"authenticode", Signed, func(r *Record) { r.Format, r.SignedDigest = Authenticode, make([]byte, 32) }},
+		{"cms", Signed, func(r *Record) { r.Format = CMS }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
