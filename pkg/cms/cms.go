@@ -9,7 +9,9 @@
 //     byte for byte what OpenSSL 3.0 writes for the same choices: digest
 //     algorithms without parameters, RSA as rsaEncryption with NULL
 //     parameters (as openssl cms and the kernel's scripts/sign-file write
-//     it), ECDSA as ecdsa-with-SHA256/384/512;
+//     it), ECDSA as ecdsa-with-SHA256/384/512; with [Options.PKCS7] and
+//     [Options.NullDigestParams], what OpenSSL's PKCS7 API (openssl smime,
+//     sbsign) writes;
 //   - RSA (PKCS #1 v1.5) and ECDSA P-256/P-384 keys only: Ed25519 and other
 //     keys are refused, because neither the kernel nor Authenticode accepts
 //     them;
@@ -53,6 +55,12 @@ type Options struct {
 	// ANY), not wrapped in an OCTET STRING as RFC 5652 section 5.2 does.
 	// PKCS #7 has no subjectKeyIdentifier, so SubjectKeyID is refused.
 	PKCS7 bool
+	// NullDigestParams writes NULL parameters in the digest
+	// AlgorithmIdentifiers, as OpenSSL's PKCS7 API (sbsign 0.9.4,
+	// osslsigncode) writes them, instead of absent ones (RFC 5754 section
+	// 2, openssl cms, sign-file). Verifiers accept both; it makes
+	// Authenticode blobs equal sbsign's byte for byte.
+	NullDigestParams bool
 }
 
 // Attribute is one signed attribute with one value (RFC 5652 section 5.3).
@@ -82,7 +90,7 @@ var (
 // data, or, for embedded Content, what RFC 5652 5.4 / Authenticode say it is (Authenticode: the
 // hash of SpcIndirectDataContent's value without its outer tag and length; the caller passes it).
 func (s *Signer) Sign(digest []byte, o Options) ([]byte, error) {
-	digestAlg, sigAlg, err := s.algorithms()
+	digestAlg, sigAlg, err := s.algorithms(o.NullDigestParams)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +139,7 @@ func version(o Options) int {
 
 // algorithms checks the key, the certificate and the hash, and returns the
 // DER digestAlgorithm and signatureAlgorithm as OpenSSL 3.0 writes them.
-func (s *Signer) algorithms() (digestAlg, sigAlg []byte, err error) {
+func (s *Signer) algorithms(nullParams bool) (digestAlg, sigAlg []byte, err error) {
 	if s.Key == nil || s.Cert == nil {
 		return nil, nil, errors.New("make CMS signature: BUG: signer without key or certificate")
 	}
@@ -146,6 +154,9 @@ func (s *Signer) algorithms() (digestAlg, sigAlg []byte, err error) {
 	// RFC 5754 section 2: the SHA-2 AlgorithmIdentifier parameters are
 	// absent; OpenSSL writes them absent too.
 	digestAlg = seq(mustMarshal(hashOID))
+	if nullParams {
+		digestAlg = seq(mustMarshal(hashOID), asn1.NullBytes)
+	}
 	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		// rsaEncryption with NULL parameters (RFC 3370 section 3.2), as

@@ -169,14 +169,16 @@ func TestSignMatchesOpenSSL(t *testing.T) {
 	contentFile := writeFile(t, filepath.Join(dir, "content"), content)
 	tests := []struct {
 		name  string
+		cmd   string // openssl cms, or openssl smime for OpenSSL's PKCS7 API
 		hash  crypto.Hash
 		md    string
 		opts  Options
 		flags []string
 	}{
-		{"sha256 issuer and serial", crypto.SHA256, "sha256", Options{NoAttributes: true, NoCerts: true}, []string{"-nocerts"}},
-		{"sha512 subject key id", crypto.SHA512, "sha512", Options{NoAttributes: true, NoCerts: true, SubjectKeyID: true}, []string{"-nocerts", "-keyid"}},
-		{"sha384 with certificate", crypto.SHA384, "sha384", Options{NoAttributes: true}, nil},
+		{"sha256 issuer and serial", "cms", crypto.SHA256, "sha256", Options{NoAttributes: true, NoCerts: true}, []string{"-nocerts"}},
+		{"sha512 subject key id", "cms", crypto.SHA512, "sha512", Options{NoAttributes: true, NoCerts: true, SubjectKeyID: true}, []string{"-nocerts", "-keyid"}},
+		{"sha384 with certificate", "cms", crypto.SHA384, "sha384", Options{NoAttributes: true}, nil},
+		{"pkcs7 null digest parameters", "smime", crypto.SHA256, "sha256", Options{NoAttributes: true, PKCS7: true, NullDigestParams: true}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,14 +187,14 @@ func TestSignMatchesOpenSSL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			args := append([]string{"cms", "-sign", "-binary", "-noattr", "-md", tt.md, "-in", contentFile,
+			args := append([]string{tt.cmd, "-sign", "-binary", "-noattr", "-md", tt.md, "-in", contentFile,
 				"-signer", ts.certFile, "-inkey", ts.keyFile, "-outform", "DER"}, tt.flags...)
 			want, err := exec.Command(openssl, args...).Output()
 			if err != nil {
-				t.Fatalf("openssl cms -sign: %v", err)
+				t.Fatalf("openssl %s -sign: %v", tt.cmd, err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("DER differs from openssl cms -sign's:\n got %x\nwant %x", got, want)
+				t.Errorf("DER differs from openssl %s -sign's:\n got %x\nwant %x", tt.cmd, got, want)
 			}
 		})
 	}
