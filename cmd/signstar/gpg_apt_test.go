@@ -80,7 +80,7 @@ func TestGPGAptFTPArchive(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAptRepo(t, ftparchive, g.certs["repo"])
 			gpgAptAddDeb(t, ftparchive, dpkgDeb, a)
-			gpgAptRun(t, g, a.suite, tt.recipe)
+			g.runRecipe(t, a.suite, tt.recipe)
 			if tt.keep == "InRelease" {
 				// InRelease only: apt must not fall back to Release.gpg.
 				gpgAptRemove(t, a.suite, "Release")
@@ -134,7 +134,7 @@ func TestGPGAptTransition(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAptRepo(t, ftparchive, tt.trusted)
 			gpgAptAddDeb(t, ftparchive, dpkgDeb, a)
-			gpgAptRun(t, g, a.suite, gpgAptTransitionRecipe)
+			g.runRecipe(t, a.suite, gpgAptTransitionRecipe)
 			gpgAptRemove(t, a.suite, "Release")
 			msg := gpgAptRead(t, filepath.Join(a.suite, "InRelease"))
 			got := verifytest.GPGVSigners(t, [][]byte{oldCert, newCert}, nil, msg)
@@ -171,7 +171,7 @@ func TestGPGAptReprepro(t *testing.T) {
 	gpgAptWrite(t, filepath.Join(dir, "conf", "distributions"), gpgAptRepreproDistributions+"\n", 0o644)
 	gpgAptWrite(t, filepath.Join(dir, "conf", "sign-release"), gpgAptRepreproHook+"\n", 0o755)
 	gpgAptBuildDeb(t, dpkgDeb, dir)
-	gpgAptRun(t, g, dir, gpgAptRepreproRecipe)
+	g.runRecipe(t, dir, gpgAptRepreproRecipe)
 	gpgAptCheckPublished(t, g, filepath.Join(dir, "dists", "stable"))
 	gpgAptCheckApt(t, g, ftparchive, aptGet, dir)
 }
@@ -194,7 +194,7 @@ func TestGPGAptAptly(t *testing.T) {
 	gpgAptWrite(t, filepath.Join(home, ".aptly.conf"),
 		fmt.Sprintf(`{"rootDir": %q, "architectures": ["amd64"], "gpgProvider": "gpg"}`+"\n", root), 0o644)
 	gpgAptBuildDeb(t, dpkgDeb, dir)
-	gpgAptRun(t, g, dir, gpgAptAptlyRecipe, "HOME="+home)
+	g.runRecipe(t, dir, gpgAptAptlyRecipe, "HOME="+home)
 	public := filepath.Join(root, "public")
 	gpgAptCheckPublished(t, g, filepath.Join(public, "dists", "stable"))
 	gpgAptCheckApt(t, g, ftparchive, aptGet, public)
@@ -236,18 +236,6 @@ func gpgAptCheckApt(t *testing.T, g *gpgFront, ftparchive, aptGet, root string) 
 		}
 		gpgAptUpdated(t, out, err, "stable InRelease")
 		gpgAptInstall(t, g, aptGet, a)
-	}
-}
-
-// gpgAptRun runs recipe with bash in dir, the front end first in PATH,
-// with env added to the front end's environment.
-func gpgAptRun(t *testing.T, g *gpgFront, dir, recipe string, env ...string) {
-	t.Helper()
-	cmd := g.command(dir, "bash", "-euo", "pipefail", "-c", recipe)
-	cmd.Env = append(cmd.Env, env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		audit, _ := os.ReadFile(filepath.Join(g.dir, "audit.jsonl"))
-		t.Fatalf("%s: %v\n%s\naudit:\n%s", recipe, err, out, audit)
 	}
 }
 

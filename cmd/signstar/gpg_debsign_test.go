@@ -56,7 +56,7 @@ func TestGPGFrontDebsign(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := buildHelloSource(t, "Test repo <repo@example.org>")
-			debRunScript(t, g, dir, tt.script)
+			g.runRecipe(t, dir, tt.script)
 			dsc, changes := filepath.Join(dir, "hello_1.0.dsc"), filepath.Join(dir, "hello_1.0_source.changes")
 			for _, f := range []string{dsc, changes} {
 				msg := readFile(t, f)
@@ -125,7 +125,7 @@ func TestGPGFrontDebsigs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			deb := buildHelloDeb(t)
-			debRunScript(t, g, filepath.Dir(deb), tt.script)
+			g.runRecipe(t, filepath.Dir(deb), tt.script)
 			if out, err := exec.Command(testenv.Tool(t, "ar"), "t", deb).CombinedOutput(); err != nil || !strings.Contains(string(out), "_gpgorigin\n") {
 				t.Fatalf("ar t %s: %v, no _gpgorigin member:\n%s", filepath.Base(deb), err, out)
 			}
@@ -158,18 +158,6 @@ func TestGPGFrontDebsigs(t *testing.T) {
 				t.Errorf("debsig-verify accepted the package with one byte of data.tar changed:\n%s", out)
 			}
 		})
-	}
-}
-
-// debRunScript runs script with bash in dir, in the release tool's
-// environment (the front end first in PATH), and fails the test if it
-// fails.
-func debRunScript(t *testing.T, g *gpgFront, dir, script string) {
-	t.Helper()
-	cmd := g.command(dir, "bash", "-euo", "pipefail", "-c", script)
-	cmd.Stdin = nil // a tool that prompts would read /dev/null, not hang
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s\n%v\n%s\nsshd log:\n%s", script, err, out, g.srv.Log())
 	}
 }
 
@@ -353,7 +341,7 @@ func TestGPGFrontDebianRefusals(t *testing.T) {
 			for _, f := range files {
 				before[f] = readFile(t, filepath.Join(dir, f))
 			}
-			cmd := g.command(dir, "bash", "-euo", "pipefail", "-c", tt.script)
+			cmd := g.recipe(dir, tt.script)
 			out, err := cmd.CombinedOutput()
 			if code := cmd.ProcessState.ExitCode(); err == nil || code != exitRefused {
 				t.Fatalf("%s: exit %d (%v), want %d\n%s", tt.script, code, err, exitRefused, out)

@@ -172,7 +172,7 @@ func (g *gpgFront) makepkg(t *testing.T, recipe string) string {
 		"PACKAGER=signstar tests <signstar@example.org>")
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.Contains(string(out), "Failed to sign") {
-		t.Fatalf("%s\n%v\n%s\nsshd log:\n%s", recipe, err, out, g.srv.Log())
+		g.recipeFailed(t, recipe, err, out)
 	}
 	return dir
 }

@@ -9,7 +9,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -130,7 +129,7 @@ func TestGPGSigningFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := gpgClientEnv(t, g, tt.conf)
+			env := g.clientEnv(t, tt.conf)
 			dir := t.TempDir()
 			writeGPGInput(t, dir, "Release", tt.input)
 			old := "an old signature that must survive\n"
@@ -166,30 +165,4 @@ func TestGPGSigningFailures(t *testing.T) {
 			}
 		})
 	}
-}
-
-// gpgClientEnv is the front end's environment with conf as the client
-// config.
-func gpgClientEnv(t *testing.T, g *gpgFront, conf string) []string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "client.toml")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var env []string
-	for _, kv := range g.env {
-		if !strings.HasPrefix(kv, "SIGNSTAR_CLIENT_CONFIG=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "SIGNSTAR_CLIENT_CONFIG="+path)
-}
-
-// gpgEnv is g.gpg with env in place of the front end's environment.
-func (g *gpgFront) gpgEnv(env []string, dir string, stdin []byte, args ...string) result {
-	g.t.Helper()
-	saved := g.env
-	defer func() { g.env = saved }()
-	g.env = env
-	return g.gpg(dir, stdin, args...)
 }

@@ -51,7 +51,7 @@ func TestGPGFrontRPMSign(t *testing.T) {
 			script := strings.Replace(tt.script, "_gpg_name pkg", "_gpg_name "+tt.key, 1)
 			cert := g.certs[tt.key]
 			rpm := buildHelloRPM(t, rpmbuild)
-			debRunScript(t, g, filepath.Dir(rpm), script)
+			g.runRecipe(t, filepath.Dir(rpm), script)
 			db := filepath.Join(t.TempDir(), "rpmdb")
 			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", rpm).CombinedOutput(); err == nil {
 				t.Fatalf("rpmkeys --checksig accepted the package before the certificate was imported:\n%s", out)
@@ -104,7 +104,7 @@ func TestGPGFrontRPMSignDigest(t *testing.T) {
 	sign := `rpmsign --addsign --define "__gpg $(command -v gpg)" --define '_gpg_name ed' --define '_gpg_digest_algo %s' ` + rpmsignPackage
 
 	rpm := buildHelloRPM(t, rpmbuild)
-	debRunScript(t, g, filepath.Dir(rpm), fmt.Sprintf(sign, "sha256"))
+	g.runRecipe(t, filepath.Dir(rpm), fmt.Sprintf(sign, "sha256"))
 	fpr := fingerprintOf(t, g.certs["ed"])
 	want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:]))
 	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", rpm).CombinedOutput(); err != nil || !strings.Contains(string(out), want) {
@@ -113,8 +113,7 @@ func TestGPGFrontRPMSignDigest(t *testing.T) {
 
 	rpm = buildHelloRPM(t, rpmbuild)
 	before := readFile(t, rpm)
-	cmd := g.command(filepath.Dir(rpm), "bash", "-c", fmt.Sprintf(sign, "sha1"))
-	out, err := cmd.CombinedOutput()
+	out, err := g.recipe(filepath.Dir(rpm), fmt.Sprintf(sign, "sha1")).CombinedOutput()
 	if err == nil {
 		t.Fatalf("rpmsign with --digest-algo=sha1 succeeded:\n%s", out)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,7 +56,7 @@ func newGPGFront(t *testing.T) *gpgFront {
 			t.Fatal(err)
 		}
 	}
-	g.env = g.environ(os.Environ())
+	g.env = g.environ(os.Environ(), g.clientConf)
 	g.writeClientConf()
 	for _, name := range g.keys {
 		g.importCert(name)
@@ -63,10 +64,10 @@ func newGPGFront(t *testing.T) *gpgFront {
 	return g
 }
 
-// environ is base with PATH led by the front end's directory, the client
-// config set, and the host's signstar config unset: a release engineer's
-// machine has no token.
-func (g *gpgFront) environ(base []string) []string {
+// environ is base with PATH led by the front end's directory, clientConf
+// as the client config, and the host's signstar config unset: a release
+// engineer's machine has no token.
+func (g *gpgFront) environ(base []string, clientConf string) []string {
 	var env []string
 	for _, kv := range base {
 		name, _, _ := strings.Cut(kv, "=")
@@ -78,7 +79,7 @@ func (g *gpgFront) environ(base []string) []string {
 	}
 	return append(env,
 		"PATH="+g.bin+":"+os.Getenv("PATH"),
-		"SIGNSTAR_CLIENT_CONFIG="+g.clientConf,
+		"SIGNSTAR_CLIENT_CONFIG="+clientConf,
 		"GNUPGHOME="+g.gnupgHome,
 		"XDG_CONFIG_HOME="+filepath.Join(g.gnupgHome, "xdg"),
 	)
@@ -157,12 +158,55 @@ func (g *gpgFront) command(dir, name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// clientEnv is the front end's environment with conf, written to a file,
+// as the client config.
+func (g *gpgFront) clientEnv(t *testing.T, conf string) []string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "client.toml")
+	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return g.environ(os.Environ(), path)
+}
+
+// recipe is recipe run with bash -euo pipefail in dir, with the front
+// end's environment and env added to it.
+func (g *gpgFront) recipe(dir, recipe string, env ...string) *exec.Cmd {
+	cmd := g.command(dir, "bash", "-euo", "pipefail", "-c", recipe)
+	cmd.Env = slices.Concat(g.env, env)
+	return cmd
+}
+
+// runRecipe runs recipe as g.recipe does and fails the test unless it
+// exits 0.
+func (g *gpgFront) runRecipe(t *testing.T, dir, recipe string, env ...string) {
+	t.Helper()
+	if out, err := g.recipe(dir, recipe, env...).CombinedOutput(); err != nil {
+		g.recipeFailed(t, recipe, err, out)
+	}
+}
+
+// recipeFailed fails the test for a recipe that failed with err and
+// printed out, showing the sshd log and the signing host's audit trail.
+func (g *gpgFront) recipeFailed(t *testing.T, recipe string, err error, out []byte) {
+	t.Helper()
+	audit, _ := os.ReadFile(filepath.Join(g.dir, "audit.jsonl"))
+	t.Fatalf("%s\n%v\n%s\nsshd log:\n%s\naudit:\n%s", recipe, err, out, g.srv.Log(), audit)
+}
+
 // gpg runs the front end as "gpg" from PATH in dir, with stdin (nil:
 // empty), and returns what the caller saw.
 func (g *gpgFront) gpg(dir string, stdin []byte, args ...string) result {
 	g.t.Helper()
+	return g.gpgEnv(g.env, dir, stdin, args...)
+}
+
+// gpgEnv is g.gpg with env as the front end's environment.
+func (g *gpgFront) gpgEnv(env []string, dir string, stdin []byte, args ...string) result {
+	g.t.Helper()
 	cmd := g.command(dir, filepath.Join(g.bin, "gpg"), args...)
 	cmd.Args[0] = "gpg"
+	cmd.Env = env
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
