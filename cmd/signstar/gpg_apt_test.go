@@ -49,8 +49,6 @@ set -e
 	gpgAptAptlyRecipe = `aptly repo create -distribution=stable -component=main hello
 aptly repo add hello hello_1.0_all.deb
 aptly publish repo -gpg-key=repo@example.org hello`
-
-	gpgAptDeb = "hello_1.0_all.deb"
 )
 
 // TestGPGAptFTPArchive: a repository with only InRelease made by
@@ -60,7 +58,7 @@ aptly publish repo -gpg-key=repo@example.org hello`
 // signed text makes apt-get update fail.
 func TestGPGAptFTPArchive(t *testing.T) {
 	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
-	dpkgDeb := testenv.Tool(t, "dpkg-deb")
+	testenv.Tool(t, "dpkg-deb")
 	assertREADMEQuotes(t, gpgAptInReleaseRecipe)
 	assertREADMEQuotes(t, gpgAptReleaseGPGRecipe)
 	g := newGPGFront(t)
@@ -79,7 +77,7 @@ func TestGPGAptFTPArchive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAptRepo(t, ftparchive, g.certs["repo"])
-			gpgAptAddDeb(t, ftparchive, dpkgDeb, a)
+			gpgAptAddDeb(t, ftparchive, a)
 			g.runRecipe(t, a.suite, tt.recipe)
 			if tt.keep == "InRelease" {
 				// InRelease only: apt must not fall back to Release.gpg.
@@ -88,7 +86,7 @@ func TestGPGAptFTPArchive(t *testing.T) {
 			signed := filepath.Join(a.suite, tt.keep)
 			if tt.keep == "Release.gpg" {
 				signed = filepath.Join(a.suite, "Release")
-				if b := gpgAptRead(t, filepath.Join(a.suite, "Release.gpg")); !bytes.HasPrefix(b, []byte("-----BEGIN PGP SIGNATURE-----")) {
+				if b := readFile(t, filepath.Join(a.suite, "Release.gpg")); !bytes.HasPrefix(b, []byte("-----BEGIN PGP SIGNATURE-----")) {
 					t.Fatalf("Release.gpg is not armored:\n%q", b)
 				}
 			}
@@ -116,7 +114,7 @@ func TestGPGAptFTPArchive(t *testing.T) {
 // it trusting neither.
 func TestGPGAptTransition(t *testing.T) {
 	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
-	dpkgDeb := testenv.Tool(t, "dpkg-deb")
+	testenv.Tool(t, "dpkg-deb")
 	assertREADMEQuotes(t, gpgAptTransitionRecipe)
 	g := newGPGFront(t)
 	g.addKey("old", "p256")
@@ -133,10 +131,10 @@ func TestGPGAptTransition(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newAptRepo(t, ftparchive, tt.trusted)
-			gpgAptAddDeb(t, ftparchive, dpkgDeb, a)
+			gpgAptAddDeb(t, ftparchive, a)
 			g.runRecipe(t, a.suite, gpgAptTransitionRecipe)
 			gpgAptRemove(t, a.suite, "Release")
-			msg := gpgAptRead(t, filepath.Join(a.suite, "InRelease"))
+			msg := readFile(t, filepath.Join(a.suite, "InRelease"))
 			got := verifytest.GPGVSigners(t, [][]byte{oldCert, newCert}, nil, msg)
 			want := []string{fingerprintOf(t, oldCert), fingerprintOf(t, newCert)}
 			if strings.Join(got, " ") != strings.Join(want, " ") {
@@ -162,15 +160,15 @@ func TestGPGAptTransition(t *testing.T) {
 func TestGPGAptReprepro(t *testing.T) {
 	testenv.DebianTool(t, "reprepro")
 	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
-	dpkgDeb := testenv.Tool(t, "dpkg-deb")
+	testenv.Tool(t, "dpkg-deb")
 	for _, r := range []string{gpgAptRepreproDistributions, gpgAptRepreproHook, gpgAptRepreproRecipe} {
 		assertREADMEQuotes(t, r)
 	}
 	g := newGPGFront(t)
 	dir := t.TempDir()
-	gpgAptWrite(t, filepath.Join(dir, "conf", "distributions"), gpgAptRepreproDistributions+"\n", 0o644)
-	gpgAptWrite(t, filepath.Join(dir, "conf", "sign-release"), gpgAptRepreproHook+"\n", 0o755)
-	gpgAptBuildDeb(t, dpkgDeb, dir)
+	writeFile(t, filepath.Join(dir, "conf", "distributions"), gpgAptRepreproDistributions+"\n", 0o644)
+	writeFile(t, filepath.Join(dir, "conf", "sign-release"), gpgAptRepreproHook+"\n", 0o755)
+	buildHelloDeb(t, dir)
 	g.runRecipe(t, dir, gpgAptRepreproRecipe)
 	gpgAptCheckPublished(t, g, filepath.Join(dir, "dists", "stable"))
 	gpgAptCheckApt(t, g, ftparchive, aptGet, dir)
@@ -184,16 +182,16 @@ func TestGPGAptReprepro(t *testing.T) {
 func TestGPGAptAptly(t *testing.T) {
 	testenv.DebianTool(t, "aptly")
 	ftparchive, aptGet := testenv.Tool(t, "apt-ftparchive"), testenv.Tool(t, "apt-get")
-	dpkgDeb := testenv.Tool(t, "dpkg-deb")
+	testenv.Tool(t, "dpkg-deb")
 	assertREADMEQuotes(t, gpgAptAptlyRecipe)
 	g := newGPGFront(t)
 	dir, home := t.TempDir(), t.TempDir()
 	root := filepath.Join(t.TempDir(), "aptly")
 	// aptly reads ~/.aptly.conf; gpgProvider "gpg" is its default, written
 	// out so that a changed default shows here.
-	gpgAptWrite(t, filepath.Join(home, ".aptly.conf"),
+	writeFile(t, filepath.Join(home, ".aptly.conf"),
 		fmt.Sprintf(`{"rootDir": %q, "architectures": ["amd64"], "gpgProvider": "gpg"}`+"\n", root), 0o644)
-	gpgAptBuildDeb(t, dpkgDeb, dir)
+	buildHelloDeb(t, dir)
 	g.runRecipe(t, dir, gpgAptAptlyRecipe, "HOME="+home)
 	public := filepath.Join(root, "public")
 	gpgAptCheckPublished(t, g, filepath.Join(public, "dists", "stable"))
@@ -206,14 +204,14 @@ func TestGPGAptAptly(t *testing.T) {
 func gpgAptCheckPublished(t *testing.T, g *gpgFront, suite string) {
 	t.Helper()
 	cert := g.certs["repo"]
-	if err := verifytest.ClearGPGV(t, cert, gpgAptRead(t, filepath.Join(suite, "InRelease"))); err != nil {
+	if err := verifytest.ClearGPGV(t, cert, readFile(t, filepath.Join(suite, "InRelease"))); err != nil {
 		t.Errorf("gpgv InRelease: %v", err)
 	}
-	sig := gpgAptRead(t, filepath.Join(suite, "Release.gpg"))
+	sig := readFile(t, filepath.Join(suite, "Release.gpg"))
 	if !bytes.HasPrefix(sig, []byte("-----BEGIN PGP SIGNATURE-----")) {
 		t.Errorf("Release.gpg is not armored:\n%q", sig)
 	}
-	if err := verifytest.GPGV(t, cert, gpgAptRead(t, filepath.Join(suite, "Release")), sig); err != nil {
+	if err := verifytest.GPGV(t, cert, readFile(t, filepath.Join(suite, "Release")), sig); err != nil {
 		t.Errorf("gpgv Release.gpg: %v", err)
 	}
 }
@@ -225,7 +223,7 @@ func gpgAptCheckApt(t *testing.T, g *gpgFront, ftparchive, aptGet, root string) 
 	t.Helper()
 	for _, trusted := range []string{"repo", "pkg"} {
 		a := newAptRepo(t, ftparchive, g.certs[trusted])
-		gpgAptWrite(t, filepath.Join(a.dir, "etc", "sources.list"), []byte(fmt.Sprintf("deb [signed-by=%s] file:%s stable main\n",
+		writeFile(t, filepath.Join(a.dir, "etc", "sources.list"), []byte(fmt.Sprintf("deb [signed-by=%s] file:%s stable main\n",
 			filepath.Join(a.dir, "repo.asc"), root)), 0o644)
 		out, err := gpgAptGet(g, aptGet, a, "update")
 		if trusted == "pkg" {
@@ -239,52 +237,23 @@ func gpgAptCheckApt(t *testing.T, g *gpgFront, ftparchive, aptGet, root string) 
 	}
 }
 
-// gpgAptBuildDeb builds hello_1.0_all.deb, one file
-// /usr/share/hello/hello.txt, into dir.
-func gpgAptBuildDeb(t *testing.T, dpkgDeb, dir string) string {
-	t.Helper()
-	tree := t.TempDir()
-	gpgAptWrite(t, filepath.Join(tree, "DEBIAN", "control"), `Package: hello
-Version: 1.0
-Architecture: all
-Section: misc
-Priority: optional
-Maintainer: Signstar tests <tests@example.org>
-Description: signed into an apt repository through the gpg front end
-`, 0o644)
-	gpgAptWrite(t, filepath.Join(tree, "usr", "share", "hello", "hello.txt"), "hello\n", 0o644)
-	deb := filepath.Join(dir, gpgAptDeb)
-	if out, err := exec.Command(dpkgDeb, "--root-owner-group", "--build", tree, deb).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg-deb --build: %v\n%s", err, out)
-	}
-	return deb
-}
-
 // gpgAptAddDeb puts the package into newAptRepo's repository and makes
 // Packages and Release anew, with newAptRepo's Release fields.
-func gpgAptAddDeb(t *testing.T, ftparchive, dpkgDeb string, a *aptRepo) {
+func gpgAptAddDeb(t *testing.T, ftparchive string, a *aptRepo) {
 	t.Helper()
 	repo := filepath.Join(a.dir, "repo")
 	if err := os.MkdirAll(filepath.Join(repo, "pool"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	gpgAptBuildDeb(t, dpkgDeb, filepath.Join(repo, "pool"))
+	buildHelloDeb(t, filepath.Join(repo, "pool"))
 	cmd := exec.Command(ftparchive, "packages", "pool")
 	cmd.Dir = repo
 	packages, err := cmd.Output()
 	if err != nil || !bytes.Contains(packages, []byte("Package: hello")) {
 		t.Fatalf("apt-ftparchive packages: %v\n%s", err, packages)
 	}
-	gpgAptWrite(t, filepath.Join(a.suite, "main", "binary-all", "Packages"), packages, 0o644)
-	cmd = exec.Command(ftparchive, "-o", "APT::FTPArchive::Release::Suite=stable",
-		"-o", "APT::FTPArchive::Release::Architectures=all amd64",
-		"-o", "APT::FTPArchive::Release::Components=main", "release", ".")
-	cmd.Dir = a.suite
-	release, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("apt-ftparchive release: %v", err)
-	}
-	gpgAptWrite(t, filepath.Join(a.suite, "Release"), release, 0o644)
+	writeFile(t, filepath.Join(a.suite, "main", "binary-all", "Packages"), packages, 0o644)
+	writeRelease(t, ftparchive, a.suite)
 }
 
 // gpgAptGet runs apt-get with a's options and an APT_CONFIG that moves
@@ -319,7 +288,7 @@ func gpgAptInstall(t *testing.T, g *gpgFront, aptGet string, a *aptRepo) {
 			t.Fatal(err)
 		}
 	}
-	gpgAptWrite(t, filepath.Join(admin, "status"), "", 0o644)
+	writeFile(t, filepath.Join(admin, "status"), "", 0o644)
 	var args []string
 	for _, o := range []string{
 		"Dir::Log=" + filepath.Join(a.dir, "log"),
@@ -337,7 +306,7 @@ func gpgAptInstall(t *testing.T, g *gpgFront, aptGet string, a *aptRepo) {
 	if err != nil || !bytes.Contains(out, []byte("Setting up hello (1.0)")) {
 		t.Fatalf("apt-get install hello: %v\n%s", err, out)
 	}
-	if got := gpgAptRead(t, filepath.Join(root, "usr", "share", "hello", "hello.txt")); string(got) != "hello\n" {
+	if got := readFile(t, filepath.Join(root, "usr", "share", "hello", "hello.txt")); string(got) != "hello\n" {
 		t.Fatalf("installed hello.txt = %q", got)
 	}
 }
@@ -346,41 +315,12 @@ func gpgAptInstall(t *testing.T, g *gpgFront, aptGet string, a *aptRepo) {
 // Components line becomes "maim".
 func gpgAptChangeByte(t *testing.T, path string) {
 	t.Helper()
-	b := gpgAptRead(t, path)
-	changed := bytes.Replace(b, []byte("Components: main"), []byte("Components: maim"), 1)
-	if bytes.Equal(changed, b) {
-		t.Fatalf("BUG: %s has no Components: main line", path)
-	}
-	gpgAptWrite(t, path, changed, 0o644)
+	writeFile(t, path, replaceOnce(t, readFile(t, path), "Components: main", "Components: maim"), 0o644)
 }
 
 func gpgAptRemove(t *testing.T, dir, name string) {
 	t.Helper()
 	if err := os.Remove(filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func gpgAptRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// gpgAptWrite writes data (string or []byte) to path, making its
-// directory.
-func gpgAptWrite[D string | []byte](t *testing.T, path string, data D, mode os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(data), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
 	}
 }

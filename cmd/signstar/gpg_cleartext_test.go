@@ -53,7 +53,8 @@ func TestGPGClearsign(t *testing.T) {
 	for _, tt := range gpgClearTexts {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			in := writeGPGInput(t, dir, "Release", tt.text)
+			in := []byte(tt.text)
+			writeFile(t, filepath.Join(dir, "Release"), in, 0o644)
 			for _, form := range []struct {
 				name   string
 				args   []string
@@ -121,7 +122,8 @@ func TestGPGDetached(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			data := writeGPGInput(t, dir, "Release", text)
+			data := []byte(text)
+			writeFile(t, filepath.Join(dir, "Release"), data, 0o644)
 			var stdin []byte
 			if tt.stdin {
 				stdin = data
@@ -197,7 +199,7 @@ func TestGPGStatusFD(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeGPGInput(t, dir, "Release", "Origin: signstar\n")
+			writeFile(t, filepath.Join(dir, "Release"), "Origin: signstar\n", 0o644)
 			r := g.gpg(dir, nil, tt.args...)
 			if r.code != 0 {
 				t.Fatalf("gpg %s: exit %d\n%s", strings.Join(tt.args, " "), r.code, r.stderr)
@@ -355,7 +357,8 @@ func TestGPGLocalMode(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	data := writeGPGInput(t, dir, "Release", "Origin: signstar\nLabel: local\n")
+	data := []byte("Origin: signstar\nLabel: local\n")
+	writeFile(t, filepath.Join(dir, "Release"), data, 0o644)
 
 	recipe := exec.Command("bash", "-euo", "pipefail", "-c", localGPGRecipe)
 	recipe.Dir, recipe.Env = dir, env
@@ -386,15 +389,6 @@ func TestGPGLocalMode(t *testing.T) {
 			"SIGNSTAR_KEY_FINGERPRINT": fingerprintOf(t, certs[key]), "SIGNSTAR_INPUT_SHA256": s256,
 		})
 	}
-}
-
-// writeGPGInput writes text to dir/name and returns it.
-func writeGPGInput(t *testing.T, dir, name, text string) []byte {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(text)
 }
 
 // gpgOutput runs the front end in dir, which holds only the input, and
@@ -444,9 +438,7 @@ func dirNames(t *testing.T, dir string) []string {
 func gpgVerifyHome(t *testing.T, g *gpgFront, dir string, msg []byte) error {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "msg.asc")
-	if err := os.WriteFile(file, msg, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, msg, 0o644)
 	cmd := exec.Command(testenv.Tool(t, "gpg"), "--batch", "--verify", file)
 	cmd.Dir, cmd.Env = dir, g.env
 	if out, err := cmd.CombinedOutput(); err != nil {

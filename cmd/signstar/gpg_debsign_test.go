@@ -124,7 +124,7 @@ func TestGPGFrontDebsigs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			deb := buildHelloDeb(t)
+			deb := buildHelloDeb(t, t.TempDir())
 			g.runRecipe(t, filepath.Dir(deb), tt.script)
 			if out, err := exec.Command(testenv.Tool(t, "ar"), "t", deb).CombinedOutput(); err != nil || !strings.Contains(string(out), "_gpgorigin\n") {
 				t.Fatalf("ar t %s: %v, no _gpgorigin member:\n%s", filepath.Base(deb), err, out)
@@ -151,9 +151,7 @@ func TestGPGFrontDebsigs(t *testing.T) {
 				t.Fatalf("no data.tar member in %s", deb)
 			}
 			data[len(data)-(len(data)-i)/2] ^= 0x01 // inside data.tar's contents
-			if err := os.WriteFile(bad, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, bad, data, 0o644)
 			if out, err := exec.Command(verify, append(trusted, bad)...).CombinedOutput(); err == nil {
 				t.Errorf("debsig-verify accepted the package with one byte of data.tar changed:\n%s", out)
 			}
@@ -205,9 +203,7 @@ func debsigPolicy(t *testing.T, g *gpgFront, signer, holder string) []string {
   </Verification>
 </Policy>
 `, id)
-	if err := os.WriteFile(filepath.Join(policies, id, "signstar.pol"), []byte(policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(policies, id, "signstar.pol"), policy, 0o644)
 	return []string{"--policies-dir", policies, "--keyrings-dir", keyrings}
 }
 
@@ -227,14 +223,8 @@ func runDscverify(env []string, dscverify, keyring, file string) (string, error)
 // its signature, while the files the copy lists are unchanged.
 func assertDscverifyRefuses(t *testing.T, dscverify, keyring, file, old, new string) {
 	t.Helper()
-	msg := readFile(t, file)
-	if !bytes.Contains(msg, []byte(old)) {
-		t.Fatalf("%s lacks %q:\n%s", filepath.Base(file), old, msg)
-	}
 	bad := filepath.Join(filepath.Dir(file), "bad-"+filepath.Base(file))
-	if err := os.WriteFile(bad, bytes.Replace(msg, []byte(old), []byte(new), 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, bad, replaceOnce(t, readFile(t, file), old, new), 0o644)
 	defer os.Remove(bad)
 	out, err := runDscverify(os.Environ(), dscverify, keyring, bad)
 	if err == nil {
@@ -253,23 +243,14 @@ func buildHelloSource(t *testing.T, maintainer string) string {
 	dpkgSource, genchanges := testenv.DebianTool(t, "dpkg-source"), testenv.DebianTool(t, "dpkg-genchanges")
 	dir := t.TempDir()
 	tree := filepath.Join(dir, "hello-1.0")
-	files := map[string]string{
+	writeFiles(t, tree, map[string]string{
 		"debian/source/format": "3.0 (native)\n",
 		"debian/control": "Source: hello\nSection: misc\nPriority: optional\nMaintainer: " + maintainer +
 			"\nStandards-Version: 4.6.2\n\nPackage: hello\nArchitecture: all\nDescription: signed by debsign through signstar\n a test package\n",
 		"debian/changelog": "hello (1.0) unstable; urgency=medium\n\n  * Initial release.\n\n -- " + maintainer +
 			"  Sun, 29 Nov 2026 12:00:00 +0000\n",
 		"hello": "#!/bin/sh\necho hello\n",
-	}
-	for name, text := range files {
-		p := filepath.Join(tree, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	cmd := exec.Command(dpkgSource, "-b", "hello-1.0")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -281,38 +262,8 @@ func buildHelloSource(t *testing.T, maintainer string) string {
 	if err != nil {
 		t.Fatalf("dpkg-genchanges -S: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "hello_1.0_source.changes"), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "hello_1.0_source.changes"), out, 0o644)
 	return dir
-}
-
-// buildHelloDeb builds hello_1.0_all.deb with dpkg-deb and returns its
-// path.
-func buildHelloDeb(t *testing.T) string {
-	t.Helper()
-	dpkgDeb := testenv.DebianTool(t, "dpkg-deb")
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	files := map[string]string{
-		"DEBIAN/control": "Package: hello\nVersion: 1.0\nArchitecture: all\nMaintainer: Test pkg <pkg@example.org>\n" +
-			"Description: signed by debsigs through signstar\n",
-		"usr/share/doc/hello/README": "hello\n",
-	}
-	for name, text := range files {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	deb := filepath.Join(dir, "hello_1.0_all.deb")
-	if out, err := exec.Command(dpkgDeb, "--root-owner-group", "--build", root, deb).CombinedOutput(); err != nil {
-		t.Fatalf("dpkg-deb --build: %v\n%s", err, out)
-	}
-	return deb
 }
 
 // TestGPGFrontDebianRefusals: debsign and debsigs asking for a key the
@@ -366,6 +317,6 @@ func debsignFiles(t *testing.T) (string, []string) {
 
 // debsigsFiles builds the .deb that debsigs would sign.
 func debsigsFiles(t *testing.T) (string, []string) {
-	deb := buildHelloDeb(t)
+	deb := buildHelloDeb(t, t.TempDir())
 	return filepath.Dir(deb), []string{filepath.Base(deb)}
 }

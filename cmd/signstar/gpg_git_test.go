@@ -12,7 +12,6 @@ package main
 import (
 	"bytes"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -120,9 +119,7 @@ func newGitRepo(t *testing.T, g *gpgFront, name, email string) *gitRepo {
 		"GIT_AUTHOR_NAME="+name, "GIT_AUTHOR_EMAIL="+email, "GIT_COMMITTER_NAME="+name, "GIT_COMMITTER_EMAIL="+email,
 		"TMPDIR="+t.TempDir())
 	gr.ok(t, "git", "init", "-q", "-b", "main")
-	if err := os.WriteFile(filepath.Join(gr.dir, "README"), []byte("release\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(gr.dir, "README"), "release\n", 0o644)
 	gr.ok(t, "git", "add", "README")
 	gr.ok(t, "git", "commit", "-q", "-m", "first")
 	return gr

@@ -65,10 +65,7 @@ func TestGPGMakepkg(t *testing.T) {
 	g := newGPGFront(t)
 	repo := g.makepkg(t, makepkgRecipe)
 	for _, f := range []string{makepkgPackage + ".sig", "myrepo.db.tar.gz.sig", "myrepo.files.tar.gz.sig"} {
-		sig, err := os.ReadFile(filepath.Join(repo, f))
-		if err != nil {
-			t.Fatal(err)
-		}
+		sig := readFile(t, filepath.Join(repo, f))
 		// pacman and repo-add read binary signatures only.
 		if len(sig) == 0 || bytes.HasPrefix(sig, []byte("-----BEGIN")) {
 			t.Errorf("%s is %.20q, want a binary signature", f, sig)
@@ -125,7 +122,7 @@ func TestGPGMakepkg(t *testing.T) {
 		// gpg --list-secret-key nosuchkey fails: repo-add stops before
 		// it writes a database.
 		dir := t.TempDir()
-		pacmanCopyFile(t, filepath.Join(repo, makepkgPackage), filepath.Join(dir, makepkgPackage))
+		copyFileT(t, filepath.Join(repo, makepkgPackage), filepath.Join(dir, makepkgPackage))
 		out, err := g.command(dir, "repo-add", "--sign", "--key", "nosuchkey", "myrepo.db.tar.gz", makepkgPackage).CombinedOutput()
 		if err == nil || !strings.Contains(string(out), "The key nosuchkey does not exist in your keyring.") {
 			t.Fatalf("repo-add --sign --key nosuchkey: %v\n%s", err, out)
@@ -140,8 +137,8 @@ func TestGPGMakepkg(t *testing.T) {
 		// (gpg --detach-sign --use-agent --no-armor FILE, no -u). pacman
 		// -S checks the embedded package signature.
 		bad := t.TempDir()
-		pacmanCopyFile(t, filepath.Join(repo, makepkgPackage), filepath.Join(bad, makepkgPackage))
-		pacmanCopyFile(t, filepath.Join(repo, makepkgPackage+".sig"), filepath.Join(bad, makepkgPackage+".sig"))
+		copyFileT(t, filepath.Join(repo, makepkgPackage), filepath.Join(bad, makepkgPackage))
+		copyFileT(t, filepath.Join(repo, makepkgPackage+".sig"), filepath.Join(bad, makepkgPackage+".sig"))
 		flipSigLastByte(t, filepath.Join(bad, makepkgPackage+".sig"))
 		if out, err := g.command(bad, "repo-add", "--sign", "myrepo.db.tar.gz", makepkgPackage).CombinedOutput(); err != nil || strings.Contains(string(out), "Failed to sign") {
 			t.Fatalf("repo-add --sign: %v\n%s", err, out)
@@ -163,9 +160,9 @@ func TestGPGMakepkg(t *testing.T) {
 func (g *gpgFront) makepkg(t *testing.T, recipe string) string {
 	t.Helper()
 	dir := t.TempDir()
-	pacmanWriteFile(t, filepath.Join(dir, "PKGBUILD"), pkgbuild)
+	writeFile(t, filepath.Join(dir, "PKGBUILD"), pkgbuild, 0o644)
 	conf := filepath.Join(t.TempDir(), "makepkg.conf")
-	pacmanWriteFile(t, conf, makepkgConf)
+	writeFile(t, conf, makepkgConf, 0o644)
 	args := append(asBuilder(t), "bash", "-euo", "pipefail", "-c", recipe)
 	cmd := g.command(dir, args[0], args[1:]...)
 	cmd.Env = append(cmd.Env, "MAKEPKG_CONF="+conf, "HOME="+dir, "LC_ALL=C",
@@ -240,8 +237,8 @@ func newPacmanGPGDir(t *testing.T, certFile string) *pacmanGPGDir {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { exec.Command(gpgconf, "--homedir", k.dir, "--kill", "all").Run() })
-	pacmanWriteFile(t, k.conf, "[options]\n")
-	pacmanWriteFile(t, filepath.Join(k.dir, "pubring.gpg"), "")
+	writeFile(t, k.conf, "[options]\n", 0o644)
+	writeFile(t, filepath.Join(k.dir, "pubring.gpg"), "", 0o644)
 	if out, err := exec.Command(gpg, "--homedir", k.dir, "--batch", "--passphrase", "",
 		"--quick-gen-key", "Pacman Keyring Master Key <pacman@localhost>", "ed25519", "sign", "never").CombinedOutput(); err != nil {
 		t.Fatalf("generate pacman master key: %v\n%s", err, out)
@@ -280,8 +277,8 @@ func newPacmanRoot(t *testing.T, repo string, k *pacmanGPGDir) *pacmanRoot {
 		}
 	}
 	conf := filepath.Join(dir, "pacman.conf")
-	pacmanWriteFile(t, conf, "[options]\nHookDir = "+filepath.Join(dir, "hooks")+
-		"\nArchitecture = auto\nSigLevel = Required DatabaseRequired\n\n[myrepo]\nServer = file://"+repo+"\n")
+	writeFile(t, conf, "[options]\nHookDir = "+filepath.Join(dir, "hooks")+
+		"\nArchitecture = auto\nSigLevel = Required DatabaseRequired\n\n[myrepo]\nServer = file://"+repo+"\n", 0o644)
 	p.args = append(asPacmanRoot(t), testenv.Tool(t, "pacman"), "--noconfirm", "--noprogressbar", "--color", "never",
 		"--config", conf, "--root", p.root, "--dbpath", filepath.Join(dir, "db"),
 		"--cachedir", filepath.Join(dir, "cache"), "--gpgdir", k.dir, "--logfile", filepath.Join(dir, "pacman.log"))
@@ -305,24 +302,6 @@ func (p *pacmanRoot) ok(t *testing.T, args ...string) {
 	}
 }
 
-func pacmanWriteFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func pacmanCopyFile(t *testing.T, from, to string) {
-	t.Helper()
-	data, err := os.ReadFile(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(to, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // pacmanCopyRepo copies a repository directory, its files and repo-add's
 // relative symlinks (myrepo.db -> myrepo.db.tar.gz), into a new one.
 func pacmanCopyRepo(t *testing.T, repo string) string {
@@ -336,7 +315,7 @@ func pacmanCopyRepo(t *testing.T, repo string) string {
 		from := filepath.Join(repo, e.Name())
 		switch {
 		case e.Type().IsRegular():
-			pacmanCopyFile(t, from, filepath.Join(dst, e.Name()))
+			copyFileT(t, from, filepath.Join(dst, e.Name()))
 		case e.Type()&os.ModeSymlink != 0:
 			target, err := os.Readlink(from)
 			if err != nil {
@@ -354,12 +333,7 @@ func pacmanCopyRepo(t *testing.T, repo string) string {
 // signature value, so that it still parses and no longer verifies.
 func flipSigLastByte(t *testing.T, path string) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readFile(t, path)
 	data[len(data)-1] ^= 0x01
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, data, 0o644)
 }

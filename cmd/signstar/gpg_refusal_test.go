@@ -54,7 +54,7 @@ func TestGPGRefusals(t *testing.T) {
 				}
 				t.Run(tt.name+"/"+strings.Join(args, " "), func(t *testing.T) {
 					dir := t.TempDir()
-					writeGPGInput(t, dir, "Release", string(data))
+					writeFile(t, filepath.Join(dir, "Release"), data, 0o644)
 					r := g.gpg(dir, data, args...)
 					assertGPGRefused(t, r, tt.want)
 					if names := dirNames(t, dir); !slices.Equal(names, []string{"Release"}) {
@@ -131,10 +131,10 @@ func TestGPGSigningFailures(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := g.clientEnv(t, tt.conf)
 			dir := t.TempDir()
-			writeGPGInput(t, dir, "Release", tt.input)
+			writeFile(t, filepath.Join(dir, "Release"), tt.input, 0o644)
 			old := "an old signature that must survive\n"
 			if tt.existing != "" {
-				writeGPGInput(t, dir, tt.existing, old)
+				writeFile(t, filepath.Join(dir, tt.existing), old, 0o644)
 			}
 			before := dirNames(t, dir)
 			nrec := len(readAuditFile(t, g.fixture))

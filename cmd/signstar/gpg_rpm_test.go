@@ -8,7 +8,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -52,35 +51,10 @@ func TestGPGFrontRPMSign(t *testing.T) {
 			cert := g.certs[tt.key]
 			rpm := buildHelloRPM(t, rpmbuild)
 			g.runRecipe(t, filepath.Dir(rpm), script)
-			db := filepath.Join(t.TempDir(), "rpmdb")
-			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", rpm).CombinedOutput(); err == nil {
-				t.Fatalf("rpmkeys --checksig accepted the package before the certificate was imported:\n%s", out)
-			}
-			certFile := filepath.Join(t.TempDir(), "pkg.asc")
-			if err := os.WriteFile(certFile, cert, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--import", certFile).CombinedOutput(); err != nil {
-				t.Fatalf("rpmkeys --import: %v\n%s", err, out)
-			}
-			out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", rpm).CombinedOutput()
-			if err != nil {
-				t.Fatalf("rpmkeys --checksig refused the package signed through the front end: %v\n%s", err, out)
-			}
-			fpr := fingerprintOf(t, cert)
-			if want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:])); !strings.Contains(string(out), want) {
-				t.Errorf("rpmkeys --checksig -v lacks %q:\n%s", want, out)
-			}
+			db := assertRPMChecksig(t, rpmkeys, cert, rpm)
+			// One byte of the header, which the signature covers.
 			bad := filepath.Join(t.TempDir(), rpmsignPackage)
-			data := readFile(t, rpm)
-			i := bytes.Index(data, []byte("Signed through signstar by rpmsign."))
-			if i < 0 {
-				t.Fatalf("no description in %s", rpm)
-			}
-			data[i] = 's' // in the header, which the signature covers
-			if err := os.WriteFile(bad, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeFile(t, bad, replaceOnce(t, readFile(t, rpm), "Signed through signstar by rpmsign.", "signed through signstar by rpmsign."), 0o644)
 			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", bad).CombinedOutput(); err == nil {
 				t.Errorf("rpmkeys --checksig accepted the package with one byte of its header changed:\n%s", out)
 			}
@@ -98,18 +72,12 @@ func TestGPGFrontRPMSignDigest(t *testing.T) {
 	g := newGPGFront(t)
 	g.addKey("ed", "ed25519")
 	db := filepath.Join(t.TempDir(), "rpmdb")
-	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--import", g.certFile("ed")).CombinedOutput(); err != nil {
-		t.Fatalf("rpmkeys --import: %v\n%s", err, out)
-	}
+	rpmImport(t, rpmkeys, db, g.certFile("ed"))
 	sign := `rpmsign --addsign --define "__gpg $(command -v gpg)" --define '_gpg_name ed' --define '_gpg_digest_algo %s' ` + rpmsignPackage
 
 	rpm := buildHelloRPM(t, rpmbuild)
 	g.runRecipe(t, filepath.Dir(rpm), fmt.Sprintf(sign, "sha256"))
-	fpr := fingerprintOf(t, g.certs["ed"])
-	want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:]))
-	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", rpm).CombinedOutput(); err != nil || !strings.Contains(string(out), want) {
-		t.Errorf("rpmkeys --checksig -v (%v) lacks %q for the package signed with --digest-algo=sha256:\n%s", err, want, out)
-	}
+	assertRPMSigned(t, rpmkeys, db, g.certs["ed"], rpm)
 
 	rpm = buildHelloRPM(t, rpmbuild)
 	before := readFile(t, rpm)

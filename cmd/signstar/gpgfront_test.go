@@ -163,9 +163,7 @@ func (g *gpgFront) command(dir, name string, args ...string) *exec.Cmd {
 func (g *gpgFront) clientEnv(t *testing.T, conf string) []string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "client.toml")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, conf, 0o644)
 	return g.environ(os.Environ(), path)
 }
 
@@ -224,6 +222,65 @@ func fingerprintOf(t *testing.T, cert []byte) string {
 	return c.Fingerprint()
 }
 
+// writeFile writes data (text or bytes) to path with mode, making its
+// directory.
+func writeFile[D string | []byte](t *testing.T, path string, data D, mode os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeFiles writes each text of files under root, by its slash-separated
+// name.
+func writeFiles(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for name, text := range files {
+		writeFile(t, filepath.Join(root, filepath.FromSlash(name)), text, 0o644)
+	}
+}
+
+// replaceOnce is data with its first old replaced by new: the tests'
+// one-byte change of a signed text or package. It fails the test unless
+// data holds old.
+func replaceOnce(t *testing.T, data []byte, old, new string) []byte {
+	t.Helper()
+	if !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("BUG: no %q in %.200q", old, data)
+	}
+	return bytes.Replace(data, []byte(old), []byte(new), 1)
+}
+
+// buildHelloDeb builds hello_1.0_all.deb, one file
+// /usr/share/hello/hello.txt, into dir with dpkg-deb and returns its path.
+func buildHelloDeb(t *testing.T, dir string) string {
+	t.Helper()
+	dpkgDeb := testenv.Tool(t, "dpkg-deb")
+	tree := t.TempDir()
+	writeFiles(t, tree, map[string]string{
+		"DEBIAN/control": `Package: hello
+Version: 1.0
+Architecture: all
+Section: misc
+Priority: optional
+Maintainer: Signstar tests <tests@example.org>
+Description: signed through the gpg front end
+`,
+		"usr/share/hello/hello.txt": "hello\n",
+	})
+	deb := filepath.Join(dir, "hello_1.0_all.deb")
+	if out, err := exec.Command(dpkgDeb, "--root-owner-group", "--build", tree, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb --build: %v\n%s", err, out)
+	}
+	return deb
+}
+
 // TestGPGFrontEnd: the command lines of makepkg, apt-secure(8) and git,
 // run through the front end against the signing host, make signatures
 // gpgv, sqv and sq accept, written where gpg writes them.
@@ -231,16 +288,10 @@ func TestGPGFrontEnd(t *testing.T) {
 	g := newGPGFront(t)
 	dir := t.TempDir()
 	data := []byte("Origin: signstar\nSuite: stable\n")
-	if err := os.WriteFile(filepath.Join(dir, "Release"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, "Release"), data, 0o644)
 	read := func(name string) []byte {
 		t.Helper()
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
+		return readFile(t, filepath.Join(dir, name))
 	}
 	t.Run("makepkg", func(t *testing.T) {
 		r := g.gpg(dir, nil, "--detach-sign", "--use-agent", "-u", "repo", "--no-armor", "Release")

@@ -17,7 +17,6 @@ import (
 
 	"signstar/internal/sshdtest"
 	"signstar/internal/testenv"
-	"signstar/internal/verifytest"
 )
 
 const (
@@ -80,25 +79,7 @@ func TestRPMSignRecipe(t *testing.T) {
 			cert, srv := newRecipeSigner(t, typ)
 			pkg := buildHelloRPM(t, rpmbuild)
 			runRecipe(t, srv, rpmsignRecipe, filepath.Dir(pkg))
-			db := filepath.Join(t.TempDir(), "rpmdb")
-			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", pkg).CombinedOutput(); err == nil {
-				t.Fatalf("rpmkeys --checksig accepted the package before the certificate was imported:\n%s", out)
-			}
-			certFile := filepath.Join(t.TempDir(), "pkg.asc")
-			if err := os.WriteFile(certFile, cert, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := exec.Command(rpmkeys, "--dbpath", db, "--import", certFile).CombinedOutput(); err != nil {
-				t.Fatalf("rpmkeys --import: %v\n%s", err, out)
-			}
-			out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", pkg).CombinedOutput()
-			if err != nil {
-				t.Fatalf("rpmkeys --checksig: %v\n%s", err, out)
-			}
-			fpr := verifytest.Fingerprint(t, cert)
-			if want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:])); !strings.Contains(string(out), want) {
-				t.Errorf("rpmkeys --checksig -v lacks %q:\n%s", want, out)
-			}
+			assertRPMChecksig(t, rpmkeys, cert, pkg)
 		})
 	}
 }
@@ -150,11 +131,47 @@ func newRecipeSigner(t *testing.T, typ string) ([]byte, *sshdtest.Server) {
 		Env:   []string{"SIGNSTAR_CONFIG=" + f.conf, f.hsm.Env()},
 	})
 	audit := filepath.Join(f.dir, "audit.jsonl")
-	if err := os.WriteFile(audit, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, audit, "", 0o600)
 	srv.Grant(f.hsm.Dir, filepath.Join(f.dir, "pin"), filepath.Join(f.dir, "token.lock"), audit)
 	return cert, srv
+}
+
+// assertRPMChecksig checks rpmkeys --checksig on the package rpm with a
+// new rpm database: it refuses the package before cert is imported and
+// accepts it after, naming the key. It returns the database.
+func assertRPMChecksig(t *testing.T, rpmkeys string, cert []byte, rpm string) (db string) {
+	t.Helper()
+	db = filepath.Join(t.TempDir(), "rpmdb")
+	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", rpm).CombinedOutput(); err == nil {
+		t.Fatalf("rpmkeys --checksig accepted the package before the certificate was imported:\n%s", out)
+	}
+	certFile := filepath.Join(t.TempDir(), "cert.asc")
+	writeFile(t, certFile, cert, 0o644)
+	rpmImport(t, rpmkeys, db, certFile)
+	assertRPMSigned(t, rpmkeys, db, cert, rpm)
+	return db
+}
+
+// rpmImport imports the certificate in certFile into the rpm database db.
+func rpmImport(t *testing.T, rpmkeys, db, certFile string) {
+	t.Helper()
+	if out, err := exec.Command(rpmkeys, "--dbpath", db, "--import", certFile).CombinedOutput(); err != nil {
+		t.Fatalf("rpmkeys --import: %v\n%s", err, out)
+	}
+}
+
+// assertRPMSigned checks that rpmkeys --checksig -v, with the rpm database
+// db, accepts the package rpm and names cert's key.
+func assertRPMSigned(t *testing.T, rpmkeys, db string, cert []byte, rpm string) {
+	t.Helper()
+	out, err := exec.Command(rpmkeys, "--dbpath", db, "--checksig", "-v", rpm).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpmkeys --checksig refused %s: %v\n%s", filepath.Base(rpm), err, out)
+	}
+	fpr := fingerprintOf(t, cert)
+	if want := fmt.Sprintf("key ID %s: OK", strings.ToLower(fpr[len(fpr)-8:])); !strings.Contains(string(out), want) {
+		t.Errorf("rpmkeys --checksig -v lacks %q:\n%s", want, out)
+	}
 }
 
 // buildHelloRPM builds an empty noarch package and returns its path.
@@ -162,7 +179,7 @@ func buildHelloRPM(t *testing.T, rpmbuild string) string {
 	t.Helper()
 	top := t.TempDir()
 	spec := filepath.Join(top, "hello.spec")
-	if err := os.WriteFile(spec, []byte(`Name: hello
+	writeFile(t, spec, `Name: hello
 Version: 1.0
 Release: 1
 Summary: signed by the rpmsign recipe test
@@ -173,9 +190,7 @@ BuildArch: noarch
 Signed through signstar by rpmsign.
 
 %files
-`), 0o644); err != nil {
-		t.Fatal(err)
-	}
+`, 0o644)
 	cmd := exec.Command(rpmbuild, "-bb", "--define", "_topdir "+top, "--define", "_build_id_links none", spec)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("rpmbuild: %v\n%s", err, out)
@@ -200,26 +215,27 @@ func newAptRepo(t *testing.T, ftparchive string, cert []byte) *aptRepo {
 			t.Fatal(err)
 		}
 	}
-	write := func(path string, data []byte) {
-		t.Helper()
-		if err := os.WriteFile(filepath.Join(a.dir, path), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("repo/dists/stable/main/binary-all/Packages", nil)
-	write("repo.asc", cert)
-	write("etc/sources.list", []byte(fmt.Sprintf("deb [signed-by=%s] file:%s stable main\n",
-		filepath.Join(a.dir, "repo.asc"), filepath.Join(a.dir, "repo"))))
+	writeFile(t, filepath.Join(a.suite, "main", "binary-all", "Packages"), "", 0o644)
+	writeFile(t, filepath.Join(a.dir, "repo.asc"), cert, 0o644)
+	writeFile(t, filepath.Join(a.dir, "etc", "sources.list"), fmt.Sprintf("deb [signed-by=%s] file:%s stable main\n",
+		filepath.Join(a.dir, "repo.asc"), filepath.Join(a.dir, "repo")), 0o644)
+	writeRelease(t, ftparchive, a.suite)
+	return a
+}
+
+// writeRelease makes the suite's Release anew with apt-ftparchive: suite
+// stable, component main, architectures all and amd64.
+func writeRelease(t *testing.T, ftparchive, suite string) {
+	t.Helper()
 	cmd := exec.Command(ftparchive, "-o", "APT::FTPArchive::Release::Suite=stable",
 		"-o", "APT::FTPArchive::Release::Architectures=all amd64",
 		"-o", "APT::FTPArchive::Release::Components=main", "release", ".")
-	cmd.Dir = a.suite
+	cmd.Dir = suite
 	release, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("apt-ftparchive release: %v", err)
 	}
-	write("repo/dists/stable/Release", release)
-	return a
+	writeFile(t, filepath.Join(suite, "Release"), release, 0o644)
 }
 
 // options point apt-get at the repository's own configuration and state.
