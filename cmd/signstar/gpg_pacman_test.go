@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"signstar/internal/testenv"
+	"signstar/internal/verifytest"
 )
 
 const makepkgRecipe = `makepkg --sign --key repo
@@ -90,16 +91,21 @@ func TestGPGMakepkg(t *testing.T) {
 		t.Fatalf("repo-add --verify: %v\n%s", err, out)
 	}
 
-	keyring := newPacmanGPGDir(t, g.certFile("repo"))
+	keyring := verifytest.NewPacmanKeyring(t)
+	if err := keyring.Run("--add", g.certFile("repo")); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("not lsigned", func(t *testing.T) {
-		out, err := newPacmanRoot(t, repo, keyring).run("-Sy")
+		out, err := newPacmanRoot(t, repo, keyring.GPGDir).run("-Sy")
 		if err == nil || !strings.Contains(out, "unknown trust") {
 			t.Fatalf("pacman -Sy with the repo key added but not lsigned: %v, want unknown trust\n%s", err, out)
 		}
 	})
-	keyring.run(t, "--lsign-key", fingerprintOf(t, g.certs["repo"]))
+	if err := keyring.Run("--lsign-key", fingerprintOf(t, g.certs["repo"])); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("installs", func(t *testing.T) {
-		p := newPacmanRoot(t, repo, keyring)
+		p := newPacmanRoot(t, repo, keyring.GPGDir)
 		p.ok(t, "-Sy")
 		p.ok(t, "-S", "signstar-hello")
 		got, err := os.ReadFile(filepath.Join(p.root, "usr/share/signstar-hello/README"))
@@ -113,7 +119,7 @@ func TestGPGMakepkg(t *testing.T) {
 		if out, err := repoAddVerify(g, pacmanCopyRepo(t, bad)); err == nil || !strings.Contains(out, "Database signature was NOT valid!") {
 			t.Errorf("repo-add --verify accepted a changed database signature: %v\n%s", err, out)
 		}
-		out, err := newPacmanRoot(t, bad, keyring).run("-Sy")
+		out, err := newPacmanRoot(t, bad, keyring.GPGDir).run("-Sy")
 		if err == nil || !strings.Contains(out, "invalid or corrupted database (PGP signature)") {
 			t.Fatalf("pacman -Sy accepted a changed database signature: %v\n%s", err, out)
 		}
@@ -143,7 +149,7 @@ func TestGPGMakepkg(t *testing.T) {
 		if out, err := g.command(bad, "repo-add", "--sign", "myrepo.db.tar.gz", makepkgPackage).CombinedOutput(); err != nil || strings.Contains(string(out), "Failed to sign") {
 			t.Fatalf("repo-add --sign: %v\n%s", err, out)
 		}
-		p := newPacmanRoot(t, bad, keyring)
+		p := newPacmanRoot(t, bad, keyring.GPGDir)
 		p.ok(t, "-Sy")
 		out, err := p.run("-S", "signstar-hello")
 		if err == nil || !strings.Contains(out, "invalid or corrupted package (PGP signature)") {
@@ -200,63 +206,6 @@ func asBuilder(t *testing.T) []string {
 	return prefix
 }
 
-// asPacmanRoot is the command prefix that runs pacman -S and pacman-key,
-// which demand root: none for root, else unshare --map-root-user.
-func asPacmanRoot(t *testing.T) []string {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return nil
-	}
-	unshare := testenv.Tool(t, "unshare")
-	if out, err := exec.Command(unshare, "--map-root-user", "true").CombinedOutput(); err != nil {
-		testenv.SkipOrFatal(t, "pacman must run as root, and no user namespace is available: %v\n%s", err, out)
-	}
-	return []string{unshare, "--map-root-user"}
-}
-
-// pacmanGPGDir is pacman's keyring (GPGDir) in a temporary directory.
-type pacmanGPGDir struct {
-	dir, conf string
-}
-
-// newPacmanGPGDir makes a pacman keyring with the certificate in
-// certFile added, not yet lsigned. pacman-key --init would generate an
-// RSA 4096 master key, which takes seconds; an Ed25519 one is generated
-// first in the pubring.gpg --init would create, as verifytest.PacmanKey
-// does, and --init then writes only its gpg.conf and gpg-agent.conf.
-func newPacmanGPGDir(t *testing.T, certFile string) *pacmanGPGDir {
-	t.Helper()
-	gpg, gpgconf := testenv.Tool(t, "gpg"), testenv.Tool(t, "gpgconf")
-	base, err := os.MkdirTemp("", "pk") // short: gpg-agent's socket lives here
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(base) })
-	k := &pacmanGPGDir{dir: filepath.Join(base, "gnupg"), conf: filepath.Join(base, "pacman.conf")}
-	if err := os.Mkdir(k.dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { exec.Command(gpgconf, "--homedir", k.dir, "--kill", "all").Run() })
-	writeFile(t, k.conf, "[options]\n", 0o644)
-	writeFile(t, filepath.Join(k.dir, "pubring.gpg"), "", 0o644)
-	if out, err := exec.Command(gpg, "--homedir", k.dir, "--batch", "--passphrase", "",
-		"--quick-gen-key", "Pacman Keyring Master Key <pacman@localhost>", "ed25519", "sign", "never").CombinedOutput(); err != nil {
-		t.Fatalf("generate pacman master key: %v\n%s", err, out)
-	}
-	k.run(t, "--init")
-	k.run(t, "--add", certFile)
-	return k
-}
-
-func (k *pacmanGPGDir) run(t *testing.T, args ...string) {
-	t.Helper()
-	args = append([]string{"pacman-key", "--nocolor", "--config", k.conf, "--gpgdir", k.dir}, args...)
-	args = append(asPacmanRoot(t), args...)
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 // pacmanRoot is a scratch pacman installation: its root, database,
 // cache, log and hook directories under one temporary directory, and a
 // pacman.conf with the repository "myrepo" at file://repo and SigLevel =
@@ -267,7 +216,7 @@ type pacmanRoot struct {
 	args      []string
 }
 
-func newPacmanRoot(t *testing.T, repo string, k *pacmanGPGDir) *pacmanRoot {
+func newPacmanRoot(t *testing.T, repo, gpgdir string) *pacmanRoot {
 	t.Helper()
 	dir := t.TempDir()
 	p := &pacmanRoot{dir: dir, root: filepath.Join(dir, "root")}
@@ -279,9 +228,9 @@ func newPacmanRoot(t *testing.T, repo string, k *pacmanGPGDir) *pacmanRoot {
 	conf := filepath.Join(dir, "pacman.conf")
 	writeFile(t, conf, "[options]\nHookDir = "+filepath.Join(dir, "hooks")+
 		"\nArchitecture = auto\nSigLevel = Required DatabaseRequired\n\n[myrepo]\nServer = file://"+repo+"\n", 0o644)
-	p.args = append(asPacmanRoot(t), testenv.Tool(t, "pacman"), "--noconfirm", "--noprogressbar", "--color", "never",
+	p.args = append(verifytest.AsRoot(t), testenv.Tool(t, "pacman"), "--noconfirm", "--noprogressbar", "--color", "never",
 		"--config", conf, "--root", p.root, "--dbpath", filepath.Join(dir, "db"),
-		"--cachedir", filepath.Join(dir, "cache"), "--gpgdir", k.dir, "--logfile", filepath.Join(dir, "pacman.log"))
+		"--cachedir", filepath.Join(dir, "cache"), "--gpgdir", gpgdir, "--logfile", filepath.Join(dir, "pacman.log"))
 	return p
 }
 

@@ -18,40 +18,43 @@ import (
 // signatures to pacman must still check they emit binary ones.
 func PacmanKey(t testing.TB, cert, data, sig []byte) error {
 	t.Helper()
-	pk := newPacmanKeyring(t)
+	pk := NewPacmanKeyring(t)
 	fpr := Fingerprint(t, cert)
 	certFile := write(t, pk.dir, "cert.asc", cert)
-	if err := pk.run("--add", certFile); err != nil {
+	if err := pk.Run("--add", certFile); err != nil {
 		return err
 	}
-	if err := pk.run("--lsign-key", fpr); err != nil {
+	if err := pk.Run("--lsign-key", fpr); err != nil {
 		return err
 	}
 	dataFile := write(t, pk.dir, "data", data)
 	sigFile := dearmor(t, pk.dir, "data.sig", sig)
-	return pk.run("--verify", sigFile, dataFile)
+	return pk.Run("--verify", sigFile, dataFile)
 }
 
-// pacmanKeyring is a pacman keyring in a temporary directory.
-type pacmanKeyring struct {
-	dir string   // working directory, holds config and test files
-	cmd []string // pacman-key with its --config and --gpgdir, maybe behind unshare
+// PacmanKeyring is a pacman keyring in a temporary directory, as pacman
+// reads it with --gpgdir.
+type PacmanKeyring struct {
+	GPGDir string   // pacman's and pacman-key's --gpgdir
+	dir    string   // working directory, holds config and test files
+	cmd    []string // pacman-key with its --config and --gpgdir, maybe behind unshare
 }
 
-// newPacmanKeyring initialises a keyring in a new temporary directory and
-// stops its gpg-agent when the test ends.
+// NewPacmanKeyring initialises a keyring in a new temporary directory and
+// stops its gpg-agent when the test ends. It holds only its local master
+// key: add certificates and lsign them with [PacmanKeyring.Run].
 //
 // pacman-key --init generates an RSA 4096 master key, which takes seconds; an
 // Ed25519 master key is generated first instead, in the same legacy
 // pubring.gpg that --init would create, and --init then only writes its
 // gpg.conf and gpg-agent.conf. The trust path --verify checks (a key lsigned
 // by an ultimately trusted local key) is unchanged.
-func newPacmanKeyring(t testing.TB) *pacmanKeyring {
+func NewPacmanKeyring(t testing.TB) *PacmanKeyring {
 	t.Helper()
 	dir := shortTempDir(t)
 	gpgdir := filepath.Join(dir, "gnupg")
-	pk := &pacmanKeyring{dir: dir}
-	pk.cmd = append(asRoot(t), testenv.Tool(t, "pacman-key"),
+	pk := &PacmanKeyring{GPGDir: gpgdir, dir: dir}
+	pk.cmd = append(AsRoot(t), testenv.Tool(t, "pacman-key"),
 		"--nocolor", "--config", write(t, dir, "pacman.conf", []byte("[options]\n")), "--gpgdir", gpgdir)
 	gpg, gpgconf := testenv.Tool(t, "gpg"), testenv.Tool(t, "gpgconf")
 	testenv.Tool(t, "vercmp") // pacman-key --init compares gpg's version with it
@@ -64,29 +67,32 @@ func newPacmanKeyring(t testing.TB) *pacmanKeyring {
 		"--quick-gen-key", "Pacman Keyring Master Key <pacman@localhost>", "ed25519", "sign", "never"); err != nil {
 		t.Fatalf("generate pacman master key: %v", err)
 	}
-	if err := pk.run("--init"); err != nil {
+	if err := pk.Run("--init"); err != nil {
 		t.Fatalf("initialise pacman keyring: %v", err)
 	}
 	return pk
 }
 
-// asRoot returns the command prefix that runs pacman-key as root, which it
-// demands for --init, --add and --lsign-key: none for root, else unshare
-// --map-root-user, which makes the user root in a new user namespace. If the
-// kernel refuses that, the test is skipped (or fails under SIGNSTAR_E2E=1).
-func asRoot(t testing.TB) []string {
+// AsRoot returns the command prefix that runs pacman-key as root, which it
+// demands for --init, --add and --lsign-key (as pacman does for -S): none
+// for root, else unshare --map-root-user, which makes the user root in a
+// new user namespace. If the kernel refuses that, the test is skipped (or
+// fails under SIGNSTAR_E2E=1).
+func AsRoot(t testing.TB) []string {
 	t.Helper()
 	if os.Geteuid() == 0 {
 		return nil
 	}
 	unshare := testenv.Tool(t, "unshare")
 	if err := run(t.TempDir(), unshare, "--map-root-user", "true"); err != nil {
-		testenv.SkipOrFatal(t, "pacman-key must run as root, and no user namespace is available: %v", err)
+		testenv.SkipOrFatal(t, "pacman and pacman-key must run as root, and no user namespace is available: %v", err)
 	}
 	return []string{unshare, "--map-root-user"}
 }
 
-func (pk *pacmanKeyring) run(args ...string) error {
+// Run runs pacman-key on the keyring with args; the error holds its
+// output.
+func (pk *PacmanKeyring) Run(args ...string) error {
 	args = append(append([]string(nil), pk.cmd[1:]...), args...)
 	return run(pk.dir, pk.cmd[0], args...)
 }
