@@ -10,12 +10,14 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
 	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -404,5 +406,69 @@ func TestSignRefusesNonELF(t *testing.T) {
 	}
 	if _, err := Digest(crypto.SHA256, xz); err == nil {
 		t.Error("Digest of an xz file: no error")
+	}
+}
+
+// signedDataWithoutSignature decodes the CMS of a module signature block
+// (no certificates, no signed attributes: sign-file's form) and clears the
+// signature value, which ECDSA randomizes.
+func signedDataWithoutSignature(t *testing.T, module []byte) any {
+	t.Helper()
+	sig, err := Parse(module)
+	if err != nil || sig == nil {
+		t.Fatalf("Parse: %v, %v", sig, err)
+	}
+	var ci struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue `asn1:"explicit,tag:0"`
+	}
+	var sd struct {
+		Version     int
+		DigestAlgs  asn1.RawValue
+		Encap       asn1.RawValue
+		SignerInfos []struct {
+			Version   int
+			SID       asn1.RawValue
+			DigestAlg asn1.RawValue
+			SigAlg    asn1.RawValue
+			Sig       []byte
+		} `asn1:"set"`
+	}
+	if rest, err := asn1.Unmarshal(sig.CMS, &ci); err != nil || len(rest) != 0 {
+		t.Fatalf("decode ContentInfo: %v", err)
+	}
+	if rest, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil || len(rest) != 0 || len(sd.SignerInfos) != 1 {
+		t.Fatalf("decode SignedData: %v", err)
+	}
+	sd.SignerInfos[0].Sig = nil
+	return sd
+}
+
+// TestSignECDSALikeSignFile compares ECDSA signatures with sign-file's
+// field by field but for the signature value: ECDSA is randomized.
+func TestSignECDSALikeSignFile(t *testing.T) {
+	module := testModule(t)
+	tests := []struct {
+		name  string
+		curve elliptic.Curve
+		hash  crypto.Hash
+		arg   string
+	}{
+		{"p256 sha256", elliptic.P256(), crypto.SHA256, "sha256"},
+		{"p384 sha384", elliptic.P384(), crypto.SHA384, "sha384"},
+		{"p256 sha512", elliptic.P256(), crypto.SHA512, "sha512"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := newTestKey(t, ecKey(t, tt.curve), "signstar ecdsa", tt.hash)
+			want := signedDataWithoutSignature(t, runSignFile(t, k, tt.arg, module))
+			signed, err := Sign(k.signer, module, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := signedDataWithoutSignature(t, signed); !reflect.DeepEqual(got, want) {
+				t.Errorf("SignedData differs from sign-file's beyond the signature value:\n got %+v\nwant %+v", got, want)
+			}
+		})
 	}
 }
