@@ -15,7 +15,8 @@
 //   - RSA (PKCS #1 v1.5) and ECDSA P-256/P-384 keys only: Ed25519 and other
 //     keys are refused, because neither the kernel nor Authenticode accepts
 //     them;
-//   - the key is checked against the certificate before it signs.
+//   - the key is checked against the certificate before it signs, and its
+//     signature is verified against the certificate before Sign returns.
 package cms
 
 import (
@@ -114,6 +115,9 @@ func (s *Signer) Sign(digest []byte, o Options) ([]byte, error) {
 	sig, err := s.Key.Sign(rand.Reader, toSign, s.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("make CMS signature: sign with the key: %w", err)
+	}
+	if err := verify(s.Cert.PublicKey, s.Hash, toSign, sig); err != nil {
+		return nil, err
 	}
 	si := signerInfo(version(o), sid, digestAlg, attrs, sigAlg, sig)
 	sd, err := s.signedData(version(o), digestAlg, si, o)
@@ -237,4 +241,22 @@ func encapContentInfo(o Options) ([]byte, error) {
 		return nil, errors.New("make CMS signature: the embedded content is not one DER value")
 	}
 	return seq(mustMarshal(ct), explicit(0, o.Content)), nil
+}
+
+// verify checks the token's signature before it leaves: a faulty RSA-CRT
+// signature can give the private key away (Boneh, DeMillo, Lipton 1997),
+// and an ECDSA signature must be the DER that RFC 5753 section 7.2 and the
+// kernel's pkcs7 parser expect.
+func verify(pub crypto.PublicKey, h crypto.Hash, digest, sig []byte) error {
+	ok := false
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		ok = rsa.VerifyPKCS1v15(k, h, digest, sig) == nil
+	case *ecdsa.PublicKey:
+		ok = ecdsa.VerifyASN1(k, digest, sig)
+	}
+	if !ok {
+		return errors.New("make CMS signature: the key's signature does not verify against the certificate")
+	}
+	return nil
 }

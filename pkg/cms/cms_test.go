@@ -12,6 +12,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"os"
 	"os/exec"
@@ -320,5 +321,27 @@ func TestSignRefuses(t *testing.T) {
 				t.Errorf("Sign error %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// badSigner returns a signature that is not the key's, as a faulty token
+// might.
+type badSigner struct{ crypto.Signer }
+
+func (b badSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := b.Signer.Sign(r, digest, opts)
+	if err == nil {
+		sig[len(sig)/2] ^= 1
+	}
+	return sig, err
+}
+
+func TestSignRefusesBadSignature(t *testing.T) {
+	for _, key := range []crypto.Signer{rsaKey(t), ecKey(t, elliptic.P256())} {
+		ts := newTestSigner(t, key)
+		s := &Signer{Key: badSigner{key}, Cert: ts.cert, Hash: crypto.SHA256}
+		if _, err := s.Sign(make([]byte, 32), Options{}); err == nil || !strings.Contains(err.Error(), "does not verify") {
+			t.Errorf("%T: Sign with a faulty signature: %v, want a refusal", key, err)
+		}
 	}
 }
