@@ -107,6 +107,10 @@ type Key struct {
 	// Notations are added to every OpenPGP signature the key makes
 	// (notation.go).
 	Notations []Notation `toml:"notations,omitempty"`
+	// X509 is the key's X.509 certificate file, PEM, the certificate
+	// first and its chain after it, for kernel module, Secure Boot and
+	// CMS signatures (x509.go); empty: none.
+	X509 string `toml:"x509,omitempty"`
 }
 
 // Selector is what the token package needs to find the token.
@@ -271,6 +275,9 @@ func (k *Key) validate(name string) error {
 		if !sshFingerprint.MatchString(a) {
 			return fmt.Errorf("keys.%s: allow: %q is not an SSH key fingerprint (SHA256:..., as ssh-keygen -l prints it)", name, a)
 		}
+	}
+	if err := k.validateX509(name); err != nil {
+		return err
 	}
 	return k.validateNotations(name)
 }
