@@ -104,17 +104,17 @@ func newTestKey(t *testing.T, key crypto.Signer, cn string, h crypto.Hash) testK
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	return testKey{
+	k := testKey{
 		signer:   &cms.Signer{Key: key, Cert: cert, Hash: h},
-		keyFile:  writeFile(t, filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8})),
 		certFile: writeFile(t, filepath.Join(dir, "cert.der"), der),
 		certPEM:  writeFile(t, filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 	}
+	// A token's key stays on the token: no key file then.
+	if pkcs8, err := x509.MarshalPKCS8PrivateKey(key); err == nil {
+		k.keyFile = writeFile(t, filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+	}
+	return k
 }
 
 func rsaKey(t *testing.T) crypto.Signer {
