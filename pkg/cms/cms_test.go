@@ -345,3 +345,75 @@ func TestSignRefusesBadSignature(t *testing.T) {
 		}
 	}
 }
+
+// issue makes a certificate for key signed by parent's key (self-signed
+// when parent is nil).
+func issue(t *testing.T, cn string, key crypto.Signer, isCA bool, parent *x509.Certificate, parentKey crypto.Signer) *x509.Certificate {
+	t.Helper()
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  isCA,
+	}
+	if isCA {
+		tmpl.KeyUsage |= x509.KeyUsageCertSign
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// TestSignChain checks that Chain is embedded after Cert: openssl builds
+// the path leaf, intermediate, root from the signature's certificates and
+// a CAfile holding the root only.
+func TestSignChain(t *testing.T) {
+	openssl := testenv.Tool(t, "openssl")
+	rootKey, midKey, leafKey := ecKey(t, elliptic.P384()), ecKey(t, elliptic.P256()), rsaKey(t)
+	root := issue(t, "signstar root", rootKey, true, nil, nil)
+	mid := issue(t, "signstar intermediate", midKey, true, root, rootKey)
+	leaf := issue(t, "signstar leaf", leafKey, false, mid, midKey)
+	content := []byte("signed through a chain\n")
+	dir := t.TempDir()
+	rootFile := writeFile(t, filepath.Join(dir, "root.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}))
+	contentFile := writeFile(t, filepath.Join(dir, "content"), content)
+	tests := []struct {
+		name  string
+		chain []*x509.Certificate
+		want  bool
+	}{
+		{"with the intermediate", []*x509.Certificate{mid}, true},
+		{"without it", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Signer{Key: leafKey, Cert: leaf, Chain: tt.chain, Hash: crypto.SHA256}
+			sig, err := s.Sign(digestOf(crypto.SHA256, content), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-inform", "DER",
+				"-in", writeFile(t, filepath.Join(t.TempDir(), "sig.der"), sig), "-content", contentFile,
+				"-CAfile", rootFile, "-purpose", "any", "-out", filepath.Join(t.TempDir(), "out")).CombinedOutput()
+			if got := err == nil; got != tt.want {
+				t.Errorf("openssl cms -verify accepted %v, want %v:\n%s", got, tt.want, out)
+			}
+			if !tt.want && !strings.Contains(string(out), "unable to get local issuer certificate") {
+				t.Errorf("openssl cms -verify refused for another reason than the missing intermediate:\n%s", out)
+			}
+		})
+	}
+}
