@@ -107,11 +107,15 @@ func Digest(h crypto.Hash, module []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return hash(h, unsigned)
+}
+
+func hash(h crypto.Hash, data []byte) ([]byte, error) {
 	if !h.Available() {
 		return nil, fmt.Errorf("hash module: hash %v is not available", h)
 	}
 	d := h.New()
-	d.Write(unsigned)
+	d.Write(data)
 	return d.Sum(nil), nil
 }
 
@@ -122,9 +126,11 @@ func Sign(s *cms.Signer, module []byte, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := s.Hash.New()
-	d.Write(unsigned)
-	block, err := SignDigest(s, d.Sum(nil), o)
+	digest, err := hash(s.Hash, unsigned)
+	if err != nil {
+		return nil, err
+	}
+	block, err := SignDigest(s, digest, o)
 	if err != nil {
 		return nil, err
 	}

@@ -409,6 +409,17 @@ func TestSignRefusesNonELF(t *testing.T) {
 	}
 }
 
+func TestSignRefusesHash(t *testing.T) {
+	module := testModule(t)
+	key := rsaKey(t)
+	for _, h := range []crypto.Hash{0, crypto.MD5, crypto.SHA1} {
+		k := newTestKey(t, key, "signstar", h)
+		if _, err := Sign(k.signer, module, Options{}); err == nil {
+			t.Errorf("Sign with hash %v: no error", h)
+		}
+	}
+}
+
 // signedDataWithoutSignature decodes the CMS of a module signature block
 // (no certificates, no signed attributes: sign-file's form) and clears the
 // signature value, which ECDSA randomizes.
