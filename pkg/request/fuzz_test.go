@@ -29,6 +29,15 @@ func addVectors(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(compact)
+	for _, format := range []string{"kmod", "authenticode", "cms"} {
+		b, err := NewDigestRequest(format, sampleSHA256[:])
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(digestDoc("1.0.0", InputDigest, sampleSHA256[:], "signstar-kmod")))
+	f.Add([]byte(digestDoc("1.1.0", InputDigest, sampleSHA256[:], OutputType)))
 }
 
 // checkRefusal: every refusal is ErrInvalid, one short line.
@@ -42,9 +51,11 @@ func checkRefusal(t *testing.T, err error) {
 	}
 }
 
-// FuzzRead: an accepted request is valid JSON, its state's arithmetic holds
-// (blocks*128 + pending = Size), it survives Marshal and Read unchanged, and
-// its hash serializes back to the same state (in the 208-byte layout).
+// FuzzRead: an accepted request is valid JSON and survives Marshal and Read
+// unchanged. An OpenPGP one has a state whose arithmetic holds (blocks*128
+// + pending = Size) and whose hash serializes back to it (in the 208-byte
+// layout); an X.509 one has a 32-byte digest, a known format and a version
+// of 1.1 or later, and no state.
 func FuzzRead(f *testing.F) {
 	addVectors(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -59,7 +70,6 @@ func FuzzRead(f *testing.F) {
 		if len(in) > MaxSize || !json.Valid(in) {
 			t.Fatalf("accepted %d bytes that encoding/json calls invalid", len(in))
 		}
-		checkArithmetic(t, r)
 		out, err := r.Marshal()
 		if err != nil {
 			t.Fatalf("Marshal of an accepted request: %v", err)
@@ -68,9 +78,15 @@ func FuzzRead(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Read(Marshal()): %v", err)
 		}
-		if !bytes.Equal(again.State, r.State) || again.RequestTime != r.RequestTime {
+		if !bytes.Equal(again.State, r.State) || !bytes.Equal(again.Digest, r.Digest) ||
+			again.Output != r.Output || again.RequestTime != r.RequestTime {
 			t.Fatalf("round trip changed the request: %+v -> %+v", r, again)
 		}
+		if r.Digest != nil {
+			checkDigestRequestShape(t, r)
+			return
+		}
+		checkArithmetic(t, r)
 		h, err := r.Hash()
 		if err != nil {
 			t.Fatalf("Hash of an accepted request: %v", err)
@@ -82,6 +98,20 @@ func FuzzRead(f *testing.F) {
 			t.Fatalf("FileDigest = %x, %v; want %x", d, err, h.Sum(nil))
 		}
 	})
+}
+
+// checkDigestRequestShape: an accepted X.509 request.
+func checkDigestRequestShape(t *testing.T, r *Request) {
+	t.Helper()
+	if len(r.Digest) != 32 || r.State != nil || r.Format() == "" || r.Output == OutputType {
+		t.Fatalf("accepted an X.509 request of %d digest bytes, %d state bytes, output %q", len(r.Digest), len(r.State), r.Output)
+	}
+	if strings.HasPrefix(r.Version, "1.0.") {
+		t.Fatalf("accepted an X.509 request in version %q", r.Version)
+	}
+	if _, err := r.Hash(); err == nil {
+		t.Fatal("Hash of an X.509 request succeeded")
+	}
 }
 
 // checkArithmetic recomputes the byte count from the raw layout: the
@@ -147,6 +177,11 @@ func FuzzReadResponse(f *testing.F) {
 	f.Add([]byte(`{"signature":"-----BEGIN PGP SIGNATURE-----\n-----END PGP SIGNATURE-----","version":"1.2.0","x":[{}]}`))
 	f.Add([]byte(`{"version":"2.0.0","signature":""}`))
 	f.Add(readVector(f, "sample-request.json"))
+	out, err := OutputResponse("kmod", []byte("block"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(out)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		sig, err := ReadResponse(bytes.NewReader(in))
 		if err != nil {
@@ -170,6 +205,42 @@ func FuzzReadResponse(f *testing.F) {
 		again, err := ReadResponse(bytes.NewReader(out))
 		if err != nil || !bytes.Equal(again, sig) {
 			t.Fatalf("ReadResponse(Response()) = %q, %v; want %q", again, err, sig)
+		}
+	})
+}
+
+// FuzzReadOutput: an accepted X.509 response is valid JSON with a
+// non-empty output of the asked type, and OutputResponse of that output
+// reads back the same.
+func FuzzReadOutput(f *testing.F) {
+	for _, format := range []string{"kmod", "authenticode", "cms"} {
+		out, err := OutputResponse(format, []byte("\x30\x82 a signature "+format))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(out)
+	}
+	f.Add([]byte(`{"version":"1.1.0","output":{"type":"signstar-kmod","content":"MIL//gB+","x":{}},"y":[1]}`))
+	f.Add([]byte(`{"version":"1.1.0","output":{"type":"signstar-kmod","content":"MIL/\n/gB+"}}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := ReadOutput(bytes.NewReader(in), "kmod")
+		if err != nil {
+			checkRefusal(t, err)
+			return
+		}
+		if len(in) > MaxSize || !json.Valid(in) || len(out) == 0 {
+			t.Fatalf("accepted %d bytes (valid json: %v) with %d bytes of output", len(in), json.Valid(in), len(out))
+		}
+		resp, err := OutputResponse("kmod", out)
+		if err != nil {
+			if errors.Is(err, ErrInvalid) && strings.Contains(err.Error(), "larger than") {
+				return
+			}
+			t.Fatalf("OutputResponse of an accepted output: %v", err)
+		}
+		again, err := ReadOutput(bytes.NewReader(resp), "kmod")
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("ReadOutput(OutputResponse()) = %x, %v; want %x", again, err, out)
 		}
 	})
 }

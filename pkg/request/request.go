@@ -12,6 +12,14 @@
 // [ErrInvalid] and names the field at fault in one lower-case line. Input is
 // never buffered beyond [MaxSize] bytes.
 //
+// Minor version 1.1 is signstar's extension for X.509 signatures (x509.go):
+// the input is a finished SHA-256 digest ([InputDigest]) and the output a
+// kernel module signature block, an Authenticode PKCS#7 blob or a detached
+// CMS signature, returned base64 in the response's "output" object. [Read]
+// refuses the combinations that make no sense: a digest for an OpenPGPv4
+// signature (upstream's server finishes the hash itself, over the OpenPGP
+// trailer) and a hash state for an X.509 one.
+//
 // The format is upstream's signstar-request-signature
 // resources/docs/request.md and response.md; the state layout is documented
 // in testdata/signstar-request-v1/README.md at the top of this repository.
@@ -69,8 +77,15 @@ type Request struct {
 	Version string
 	// State is the serialized SHA-512 hasher state as the client sent it:
 	// 208 bytes, or 210 in the layout of signstar-request-signature 0.1.x
-	// (state.go).
+	// (state.go); nil in an X.509 request.
 	State []byte
+	// Digest is the finished SHA-256 digest of an X.509 request (input type
+	// [InputDigest], [DigestSize] bytes); nil in an OpenPGP request.
+	Digest []byte
+	// Output is required.output.type: [OutputType] or one of the X.509
+	// outputs ([Request.Format] names its format). Marshal takes empty for
+	// [OutputType].
+	Output string
 	// RequestTime is the client's optional request-time in Unix seconds, or
 	// 0 when absent or not a non-negative integer.
 	RequestTime int64
@@ -99,28 +114,48 @@ func NewRequest(state []byte) ([]byte, error) {
 	return r.Marshal()
 }
 
-// Marshal returns r as compact JSON in format [FormatVersion], field for
-// field as upstream's serde_json writes it. The optional object holds
-// request-time when it is positive. r.Version is not copied: what is written is
-// always a 1.0.0 document.
+// Marshal returns r as compact JSON, field for field as upstream's
+// serde_json writes it: in format [FormatVersion] for a hash state, in
+// [X509Version] for a digest. The optional object holds request-time when it
+// is positive. r.Version is not copied: what is written is always a 1.0.0
+// or a 1.1.0 document.
 func (r *Request) Marshal() ([]byte, error) {
-	if _, err := parseState(r.State); err != nil {
+	version, input, content, output, err := r.parts()
+	if err != nil {
 		return nil, fmt.Errorf("marshal signing request: %w", err)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"version":%q,"required":{"input":{"type":%q,"content":[`, FormatVersion, InputType)
-	for i, c := range r.State {
+	fmt.Fprintf(&b, `{"version":%q,"required":{"input":{"type":%q,"content":[`, version, input)
+	for i, c := range content {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteString(strconv.Itoa(int(c)))
 	}
-	fmt.Fprintf(&b, `]},"output":{"type":%q}},"optional":{`, OutputType)
+	fmt.Fprintf(&b, `]},"output":{"type":%q}},"optional":{`, output)
 	if r.RequestTime > 0 {
 		fmt.Fprintf(&b, `"request-time":%d`, r.RequestTime)
 	}
 	b.WriteString("}}")
 	return b.Bytes(), nil
+}
+
+// parts checks r as Read would and returns what Marshal writes.
+func (r *Request) parts() (version, input string, content []byte, output string, err error) {
+	if r.Digest == nil {
+		if r.Output != "" && r.Output != OutputType {
+			return "", "", nil, "", stateOutputError(r.Output)
+		}
+		_, err := parseState(r.State)
+		return FormatVersion, InputType, r.State, OutputType, err
+	}
+	if err := checkDigestRequest(r.Output, len(r.Digest)); err != nil {
+		return "", "", nil, "", err
+	}
+	if r.State != nil {
+		return "", "", nil, "", errors.New("BUG: request with both a hash state and a digest")
+	}
+	return X509Version, InputDigest, r.Digest, r.Output, nil
 }
 
 // readBounded reads all of r but never more than MaxSize+1 bytes, into one
@@ -234,11 +269,20 @@ func (q *rawRequest) check(structural error) (*Request, error) {
 	if err := q.checkPresent(); err != nil {
 		return nil, err
 	}
-	if *q.inputType != InputType {
-		return nil, invalidf(docRequest, "required.input.type: unknown type %s (want %q)", quote(*q.inputType), InputType)
+	switch *q.inputType {
+	case InputType:
+		return q.checkState()
+	case InputDigest:
+		return q.checkDigest()
 	}
+	return nil, invalidf(docRequest, "required.input.type: unknown type %s (want %q or %q)", quote(*q.inputType), InputType, InputDigest)
+}
+
+// checkState checks an OpenPGP request: a hash state for an OpenPGPv4
+// signature.
+func (q *rawRequest) checkState() (*Request, error) {
 	if *q.outputType != OutputType {
-		return nil, invalidf(docRequest, "required.output.type: unknown type %s (want %q)", quote(*q.outputType), OutputType)
+		return nil, stateOutputError(*q.outputType)
 	}
 	if err := checkStateLen(q.contentLen); err != nil {
 		return nil, err
@@ -246,7 +290,15 @@ func (q *rawRequest) check(structural error) (*Request, error) {
 	if _, err := parseState(q.content); err != nil {
 		return nil, err
 	}
-	return &Request{Version: *q.version, State: q.content, RequestTime: q.requestTime}, nil
+	return &Request{Version: *q.version, State: q.content, Output: OutputType, RequestTime: q.requestTime}, nil
+}
+
+// stateOutputError refuses an output other than OpenPGPv4 for a hash state.
+func stateOutputError(output string) error {
+	if _, ok := formatOf(output); ok {
+		return invalidf(docRequest, "required.output.type: %s signs a finished digest (input type %q), not a hash state", quote(output), InputDigest)
+	}
+	return invalidf(docRequest, "required.output.type: unknown type %s (want %q)", quote(output), OutputType)
 }
 
 func (q *rawRequest) checkPresent() error {

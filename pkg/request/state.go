@@ -136,7 +136,7 @@ func (st sha512State) marshalGo() []byte {
 // hasher had: writing to it continues the client's data, and its Sum is the
 // file's digest. It is what signstar/pkg/pgp's Signer.SignHash signs.
 func (r *Request) Hash() (hash.Hash, error) {
-	st, err := parseState(r.State)
+	st, err := r.state()
 	if err != nil {
 		return nil, err
 	}
@@ -163,8 +163,16 @@ func (r *Request) FileDigest() ([]byte, error) {
 
 // Size returns how many bytes the client's hasher absorbed.
 func (r *Request) Size() (uint64, error) {
-	st, err := parseState(r.State)
+	st, err := r.state()
 	return st.total, err
+}
+
+// state decodes r's hash state; an X.509 request has none to finish.
+func (r *Request) state() (sha512State, error) {
+	if r.Digest != nil {
+		return sha512State{}, invalidf(docRequest, "required.input.type: %q is a finished digest for an X.509 signature, not a hash state", InputDigest)
+	}
+	return parseState(r.State)
 }
 
 // State serializes a crypto/sha512 SHA-512 hash in the 208-byte layout
