@@ -48,7 +48,7 @@ func openLocalBackend(path string) (backend, error) {
 	}
 	b := &localBackend{cfg: cfg}
 	for _, name := range cfg.KeyNames() {
-		cert, err := readCertFile(cfg.Resolve(cfg.Keys[name].Cert))
+		cert, err := readPGPCert(cfg.Resolve(cfg.Keys[name].Cert))
 		if err != nil {
 			return nil, fmt.Errorf("key %s: %w", name, err)
 		}
@@ -57,7 +57,7 @@ func openLocalBackend(path string) (backend, error) {
 	return b, nil
 }
 
-func readCertFile(path string) (*pgp.Certificate, error) {
+func readPGPCert(path string) (*pgp.Certificate, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
