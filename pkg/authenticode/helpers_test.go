@@ -38,6 +38,12 @@ func newTestSigner(t *testing.T, h crypto.Hash) testSigner {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newTestSignerKey(t, h, key)
+}
+
+// newTestSignerKey is newTestSigner for another key.
+func newTestSignerKey(t *testing.T, h crypto.Hash, key crypto.Signer) testSigner {
+	t.Helper()
 	now := time.Now()
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(now.UnixNano()),
@@ -59,7 +65,11 @@ func newTestSigner(t *testing.T, h crypto.Hash) testSigner {
 	}
 	dir := t.TempDir()
 	ts := testSigner{signer: &cms.Signer{Key: key, Cert: cert, Hash: h}}
-	ts.keyPEM = writeFile(t, dir, "key.pem", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.keyPEM = writeFile(t, dir, "key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
 	ts.certPEM = writeFile(t, dir, "cert.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
 	ts.certPath = ts.certPEM
 	return ts
