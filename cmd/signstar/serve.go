@@ -32,7 +32,13 @@ commands:
   sign --clearsign [--key NAME]        write standard input, UTF-8 text, as a cleartext
                                        signed message (gpg --clearsign, apt's InRelease)
   sign --request [--key NAME]          answer a digest-only signing request (JSON) on stdin
+  sign --format kmod [--key NAME]      a kernel module's signature block (to append)
+  sign --format authenticode [--key NAME] [--append]
+                                       the UEFI image on stdin, signed
+  sign --format cms [--key NAME] [--armor]
+                                       a detached CMS signature (DER; PEM with --armor)
   cert [--key NAME]                    print the key's armored OpenPGP certificate
+  cert --x509 [--key NAME]             print the key's X.509 certificate and chain (PEM)
   version                              print the signstar version
   help                                 print this text
 `
@@ -123,8 +129,10 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 		}
 	}
 	switch {
-	case cmd.Format != "" || cmd.X509:
-		return j.finish(nil, refusal.Errorf("X.509 signatures are not served yet"))
+	case cmd.X509:
+		return j.answer(j.certX509(names[0]))
+	case cmd.Format != "":
+		return j.finish(j.signX509(names[0], cmd))
 	case cmd.Action == remote.Cert:
 		return j.answer(j.cert(names[0]))
 	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():

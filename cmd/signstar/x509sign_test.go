@@ -1,0 +1,250 @@
+package main
+
+// The X.509 formats end to end: keys on a SoftHSM2 token with X.509
+// certificates made by 'signstar key x509 self-sign', signatures asked for
+// over ssh through the real sshd, and checked by the tools that check them
+// in real life: modinfo and openssl cms for kernel modules, sbverify and
+// osslsigncode for UEFI images, openssl cms for detached CMS.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"signstar/internal/sshdtest"
+	"signstar/internal/testenv"
+	"signstar/pkg/authenticode"
+	"signstar/pkg/kmod"
+)
+
+// x509Fixture is an sshFixture with two more keys, each with a
+// self-signed X.509 certificate: "kmod" (RSA 3072, module signing) and
+// "uefi" (RSA 3072, code signing).
+type x509Fixture struct {
+	*sshFixture
+	certs map[string]string // key name: its certificate file (PEM)
+}
+
+func newX509Fixture(t *testing.T) *x509Fixture {
+	t.Helper()
+	s := newSSHFixture(t, "")
+	x := &x509Fixture{sshFixture: s, certs: map[string]string{}}
+	for _, k := range []struct{ name, typ, usage string }{
+		{"kmod", "rsa3072", "kmod"}, {"uefi", "rsa3072", "codesign"},
+	} {
+		s.generate(k.name, k.typ)
+		s.ok(nil, "key", "x509", "self-sign", "--name", k.name, "--subject", "CN=Signstar test "+k.name, "--usage", k.usage)
+		x.certs[k.name] = filepath.Join(s.dir, "certs", k.name+".pem")
+	}
+	s.srv.Grant(s.hsm.Dir) // the keys made as root, for the signing account
+	return x
+}
+
+// ssh runs the remote command words with stdin and fails unless it signs.
+func (x *x509Fixture) ssh(t *testing.T, stdin []byte, words ...string) []byte {
+	t.Helper()
+	r := sshdtest.Run(t, x.srv.SSH(words...), stdin)
+	if r.Code != 0 || len(r.Stdout) == 0 {
+		t.Fatalf("ssh %s: exit %d, %d bytes out: %s\naudit: %v", strings.Join(words, " "), r.Code, len(r.Stdout), r.Stderr, x.lastRecord(t))
+	}
+	return r.Stdout
+}
+
+// lastRecord is the newest audit record.
+func (x *x509Fixture) lastRecord(t *testing.T) record {
+	t.Helper()
+	recs := readAuditFile(t, x.fixture)
+	if len(recs) == 0 {
+		t.Fatal("no audit record")
+	}
+	return recs[len(recs)-1]
+}
+
+func TestX509Kmod(t *testing.T) {
+	modinfo := testenv.Tool(t, "modinfo")
+	x := newX509Fixture(t)
+	module := buildModule(t)
+	block := x.ssh(t, module, "sign", "--format", "kmod", "--key", "kmod")
+	signed := filepath.Join(t.TempDir(), "hello.ko")
+	writeFile(t, signed, append(bytes.Clone(module), block...), 0o644)
+
+	out, err := exec.Command(modinfo, signed).CombinedOutput()
+	if err != nil {
+		t.Fatalf("modinfo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"signer:         Signstar test kmod", "sig_hashalgo:   sha256", "sig_key:"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("modinfo lacks %q:\n%s", want, out)
+		}
+	}
+	sig, err := kmod.Parse(append(bytes.Clone(module), block...))
+	if err != nil || sig == nil {
+		t.Fatalf("the block is no module signature: %v", err)
+	}
+	assertCMSVerifies(t, sig.CMS, module, x.certs["kmod"], true)
+	changed := bytes.Clone(module)
+	changed[len(changed)/2] ^= 1
+	assertCMSVerifies(t, sig.CMS, changed, x.certs["kmod"], false)
+
+	digest := sha256.Sum256(module)
+	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_FORMAT": "kmod", "SIGNSTAR_KEY": "kmod",
+		"SIGNSTAR_SIGNED_DIGEST": hex.EncodeToString(digest[:])})
+
+	// Signed again, the signed module gets the same block: the digest
+	// is over the module without its old signature.
+	again := x.ssh(t, append(bytes.Clone(module), block...), "sign", "--format", "kmod", "--key", "kmod")
+	if !bytes.Equal(again, block) {
+		t.Error("re-signing a signed module gave another block (RSA PKCS#1 v1.5 is deterministic)")
+	}
+}
+
+func TestX509Authenticode(t *testing.T) {
+	sbverify, osslsigncode := testenv.Tool(t, "sbverify"), testenv.Tool(t, "osslsigncode")
+	x := newX509Fixture(t)
+	image := readFile(t, efiBinary(t))
+	signed := x.ssh(t, image, "sign", "--format", "authenticode", "--key", "uefi")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "bootx64.efi")
+	writeFile(t, out, signed, 0o644)
+	if b, err := exec.Command(sbverify, "--cert", x.certs["uefi"], out).CombinedOutput(); err != nil {
+		t.Fatalf("sbverify: %v\n%s", err, b)
+	}
+	if b, err := exec.Command(osslsigncode, "verify", "-CAfile", x.certs["uefi"], "-in", out).CombinedOutput(); err != nil {
+		t.Fatalf("osslsigncode verify: %v\n%s", err, b)
+	}
+	hash, err := authenticode.Digest(image, x509Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_FORMAT": "authenticode",
+		"SIGNSTAR_SIGNED_DIGEST": hex.EncodeToString(hash)})
+
+	// One byte changed inside the image (its middle is section data, the
+	// signature is appended after it): both verifiers refuse it.
+	changed := bytes.Clone(signed)
+	changed[len(image)/2] ^= 1
+	bad := filepath.Join(dir, "changed.efi")
+	writeFile(t, bad, changed, 0o644)
+	if b, err := exec.Command(sbverify, "--cert", x.certs["uefi"], bad).CombinedOutput(); err == nil {
+		t.Errorf("sbverify accepted a changed image:\n%s", b)
+	}
+	if b, err := exec.Command(osslsigncode, "verify", "-CAfile", x.certs["uefi"], "-in", bad).CombinedOutput(); err == nil {
+		t.Errorf("osslsigncode accepted a changed image:\n%s", b)
+	}
+
+	// A signed image is refused unless --append asks for a second
+	// signature.
+	r := sshdtest.Run(t, x.srv.SSH("sign", "--format", "authenticode", "--key", "uefi"), signed)
+	if r.Code != exitRefused || !strings.Contains(string(r.Stderr), "--append") || len(r.Stdout) != 0 {
+		t.Errorf("signing a signed image: exit %d, stdout %d bytes, stderr %s; want exit 2 naming --append", r.Code, len(r.Stdout), r.Stderr)
+	}
+}
+
+func TestX509CMS(t *testing.T) {
+	x := newX509Fixture(t)
+	data := sample(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "core.db.tar.gz")
+	writeFile(t, file, data, 0o644)
+	der := x.ssh(t, data, "sign", "--format", "cms", "--key", "uefi")
+	assertCMSVerifies(t, der, data, x.certs["uefi"], true)
+	changed := append(bytes.Clone(data), 0)
+	assertCMSVerifies(t, der, changed, x.certs["uefi"], false)
+	pemSig := x.ssh(t, data, "sign", "--format", "cms", "--key", "uefi", "--armor")
+	if !bytes.HasPrefix(pemSig, []byte("-----BEGIN CMS-----\n")) {
+		t.Errorf("--armor wrote %.30q, want PEM", pemSig)
+	}
+	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_FORMAT": "cms", "SIGNSTAR_SIGNED_DIGEST": "-"})
+
+	cert := x.ssh(t, nil, "cert", "--x509", "--key", "uefi")
+	if want := readFile(t, x.certs["uefi"]); !bytes.Equal(cert, want) {
+		t.Errorf("cert --x509 printed\n%s\nwant the key's certificate file\n%s", cert, want)
+	}
+}
+
+// TestX509SignRefusals: what an X.509 signature cannot be made of or with is
+// refused in one line, with nothing on stdout, and recorded.
+func TestX509SignRefusals(t *testing.T) {
+	x := newX509Fixture(t)
+	module := buildModule(t)
+	tests := []struct {
+		name  string
+		words []string
+		stdin []byte
+		code  int
+		want  string
+	}{
+		{"key without an X.509 certificate", []string{"sign", "--format", "kmod", "--key", "repo"}, module, exitRefused, "no X.509 certificate"},
+		{"cert of a key without one", []string{"cert", "--x509", "--key", "pkg"}, nil, exitRefused, "no X.509 certificate"},
+		{"not a module", []string{"sign", "--format", "kmod", "--key", "kmod"}, []byte("not an ELF file"), exitRefused, "ELF"},
+		{"not a PE image", []string{"sign", "--format", "authenticode", "--key", "uefi"}, module, exitRefused, "PE"},
+		{"empty input", []string{"sign", "--format", "cms", "--key", "uefi"}, nil, exitFailed, "empty"},
+		{"armor for kmod", []string{"sign", "--format", "kmod", "--armor"}, module, exitRefused, "--armor does not apply"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := sshdtest.Run(t, x.srv.SSH(tt.words...), tt.stdin)
+			if r.Code != tt.code || len(r.Stdout) != 0 || !strings.Contains(string(r.Stderr), tt.want) {
+				t.Errorf("exit %d, %d bytes out, stderr %q; want exit %d and %q", r.Code, len(r.Stdout), r.Stderr, tt.code, tt.want)
+			}
+			if got := x.lastRecord(t)["SIGNSTAR_RESULT"]; got == "signed" {
+				t.Errorf("recorded as %s", got)
+			}
+		})
+	}
+}
+
+// assertCMSVerifies checks a detached DER CMS signature over content with
+// openssl cms -verify against the certificate cert, and that a wanted
+// failure fails.
+func assertCMSVerifies(t *testing.T, der, content []byte, cert string, want bool) {
+	t.Helper()
+	openssl := testenv.Tool(t, "openssl")
+	dir := t.TempDir()
+	sig, data := filepath.Join(dir, "sig.der"), filepath.Join(dir, "data")
+	writeFile(t, sig, der, 0o644)
+	writeFile(t, data, content, 0o644)
+	out, err := exec.Command(openssl, "cms", "-verify", "-binary", "-inform", "DER", "-in", sig, "-content", data,
+		"-certfile", cert, "-CAfile", cert, "-purpose", "any", "-out", os.DevNull).CombinedOutput()
+	switch {
+	case want && err != nil:
+		t.Errorf("openssl cms -verify refused the signature: %v\n%s", err, out)
+	case !want && err == nil:
+		t.Errorf("openssl cms -verify accepted the signature over changed data:\n%s", out)
+	}
+}
+
+// buildModule is a kernel module as far as modinfo and the module
+// signature are concerned: an ELF relocatable object with a .modinfo
+// section, compiled here rather than taken from a kernel package.
+func buildModule(t *testing.T) []byte {
+	t.Helper()
+	gcc := testenv.Tool(t, "gcc")
+	dir := t.TempDir()
+	src := filepath.Join(dir, "hello.c")
+	writeFile(t, src, `static const char license[] __attribute__((section(".modinfo"), used, aligned(1))) = "license=GPL";
+static const char name[] __attribute__((section(".modinfo"), used, aligned(1))) = "name=hello";
+int init_module(void) { return 0; }
+`, 0o644)
+	ko := filepath.Join(dir, "hello.ko")
+	if out, err := exec.Command(gcc, "-c", "-o", ko, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	return readFile(t, ko)
+}
+
+// efiBinary is systemd-boot's EFI binary, a real PE32+ image (Debian's
+// systemd-boot-efi, Arch's systemd).
+func efiBinary(t *testing.T) string {
+	t.Helper()
+	const p = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+	if _, err := os.Stat(p); err != nil {
+		testenv.SkipOrFatal(t, "%s not found (scripts/deps installs systemd-boot-efi)", p)
+	}
+	return p
+}
