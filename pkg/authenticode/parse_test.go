@@ -180,3 +180,42 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInsert checks Insert with an arbitrary blob, as a client gets one
+// from a signing host: it never panics, and a blob it takes names the
+// image's hash, sits in the signed image as sent, and leaves the image
+// hash as it was.
+func FuzzInsert(f *testing.F) {
+	image := tinyPE(true)
+	good := fakeBlob(f, image)
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{0x30, 0x00})
+	f.Add(append(bytes.Clone(good), 0))
+	want, _ := Digest(image, crypto.SHA256)
+	f.Fuzz(func(t *testing.T, blob []byte) {
+		out, err := Insert(image, blob, false)
+		if err != nil {
+			return
+		}
+		if _, got, err := signedImageHash(blob); err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("Insert took a blob for image hash %x (%v)", got, err)
+		}
+		sigs := signaturesOf(t, out)
+		if len(sigs) != 1 || !bytes.HasPrefix(sigs[0], blob) || len(bytes.TrimLeft(sigs[0][len(blob):], "\x00")) != 0 {
+			t.Fatal("the signed image does not hold the blob as sent")
+		}
+		if after, _ := Digest(out, crypto.SHA256); !bytes.Equal(after, want) {
+			t.Fatalf("image hash %x after Insert, was %x", after, want)
+		}
+	})
+}
+
+func signaturesOf(t *testing.T, image []byte) [][]byte {
+	t.Helper()
+	im, err := Parse(image)
+	if err != nil {
+		t.Fatalf("parse the signed image: %v", err)
+	}
+	return im.Signatures()
+}

@@ -81,14 +81,14 @@ func IndirectData(h crypto.Hash, digest []byte) ([]byte, error) {
 }
 
 // signedImageHash returns the hash algorithm and image hash in the
-// SpcIndirectDataContent of a PKCS#7 SignedData blob.
+// SpcIndirectDataContent of a PKCS#7 SignedData blob: DER ContentInfo
+// without trailing bytes. It checks the structure, not the signature.
 func signedImageHash(blob []byte) (crypto.Hash, []byte, error) {
 	var ci struct {
 		Type    asn1.ObjectIdentifier
 		Content asn1.RawValue `asn1:"explicit,tag:0"`
 	}
-	// Trailing bytes are allowed: WIN_CERTIFICATE pads the blob with zeros.
-	if _, err := asn1.Unmarshal(blob, &ci); err != nil || !ci.Type.Equal(oidSignedData) {
+	if rest, err := asn1.Unmarshal(blob, &ci); err != nil || len(rest) > 0 || !ci.Type.Equal(oidSignedData) {
 		return 0, nil, errors.New("not a PKCS#7 SignedData")
 	}
 	var sd struct {
