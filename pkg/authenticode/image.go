@@ -21,6 +21,13 @@
 //   - [Sign] and the digest-only split ([Digest], [SignDigest], [Insert])
 //     produce the same image for the same key, time and options.
 //
+// What verifies what (tested): sbverify 0.9.4 takes SHA-256 image hashes
+// only; osslsigncode 2.9 takes SHA-256, SHA-384 and SHA-512, RSA and ECDSA
+// P-256/P-384. Secure Boot in practice (shim, firmware db keys) means RSA
+// 2048 with SHA-256, which every verifier takes. Ed25519 keys are refused.
+// [Insert] checks the blob's structure and image hash, not its signature:
+// a client verifies the signed image (sbverify --cert) before it trusts it.
+//
 // The parser is its own, on encoding/binary, rather than debug/pe: debug/pe
 // gives neither the file offsets of the CheckSum field and of the
 // certificate table entry that the hash skips, nor a bound on what it reads

@@ -17,10 +17,12 @@ import (
 // Insert refuses a blob whose SpcIndirectDataContent holds another image
 // hash than this image's. It refuses an already signed image with
 // [ErrSigned] unless appendSig is set; then the new WIN_CERTIFICATE goes
-// after the existing ones, as sbsign does for a signed image: sbverify and
-// UEFI firmware (EDK2's DxeImageVerificationLib) check each entry, while
-// osslsigncode 2.9 reads only a table with one entry and reports "Corrupted
-// attribute certificate table" for this form, as it does for sbsign's.
+// after the existing ones, as sbsign does for a signed image. sbverify
+// accepts such an image with the certificate of either signature (tested),
+// and EDK2's DxeImageVerificationLib walks every entry (by its source, not
+// tested here); osslsigncode 2.9 reads only a table with one entry and
+// reports "Corrupted attribute certificate table" for this form, as it does
+// for sbsign's (tested).
 func Insert(image, blob []byte, appendSig bool) ([]byte, error) {
 	im, err := Parse(image)
 	if err != nil {
