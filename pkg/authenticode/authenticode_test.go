@@ -87,9 +87,12 @@ func TestSignVerifies(t *testing.T) {
 // TestSameAsSbsign signs each test image with sbsign and with Sign, the
 // same key and signing time and sbsign's signed attributes: the image
 // hash, SpcIndirectDataContent, signed attributes and signature bytes are
-// sbsign's. The whole PKCS#7 differs only in digestAlgorithms, where
-// OpenSSL's PKCS7 API, which sbsign uses, writes NULL parameters for SHA-256
-// and pkg/cms, as openssl cms does, writes none (RFC 5754 section 2).
+// sbsign's. The whole PKCS#7 differs only in the SignedData's
+// digestAlgorithms and the SignerInfo's digestAlgorithm, where OpenSSL's
+// PKCS7 API, which sbsign uses, writes NULL parameters for SHA-256 and
+// pkg/cms, as openssl cms does, writes none (RFC 5754 section 2); the test
+// checks the first. Insert puts sbsign's own blob into the image as sbsign
+// does, and both verifiers accept that.
 func TestSameAsSbsign(t *testing.T) {
 	for name, image := range testImages(t) {
 		t.Run(name, func(t *testing.T) {
