@@ -295,6 +295,18 @@ func (j *job) signRequest(name string) ([]byte, error) {
 	return request.Response(sig)
 }
 
+// requestError is how a signing request that could not be read is
+// reported: what the client got wrong as a refusal.
+func requestError(err error) error {
+	if limit, ok := inputLimit(err); ok {
+		return limit
+	}
+	if errors.Is(err, request.ErrInvalid) {
+		return refusal.Errorf("%v", err)
+	}
+	return fmt.Errorf("read signing request: %w", err)
+}
+
 // signingRequest is what a digest-only signing request says of the file it
 // stands for, once read.
 type signingRequest struct {
@@ -307,14 +319,11 @@ type signingRequest struct {
 // wrong is refused.
 func (s *signingRequest) read(r io.Reader) (keyring.HashedInput, error) {
 	req, err := request.Read(r)
-	if limit, ok := inputLimit(err); ok {
-		return keyring.HashedInput{}, limit
-	}
-	if errors.Is(err, request.ErrInvalid) {
-		return keyring.HashedInput{}, refusal.Errorf("%v", err)
-	}
 	if err != nil {
-		return keyring.HashedInput{}, fmt.Errorf("read signing request: %w", err)
+		return keyring.HashedInput{}, requestError(err)
+	}
+	if f := req.Format(); f != "" {
+		return keyring.HashedInput{}, refusal.Errorf("a %s signing request: send it with 'sign --request --format %s'", f, f)
 	}
 	h, err := req.Hash()
 	if err != nil {

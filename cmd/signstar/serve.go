@@ -37,6 +37,8 @@ commands:
                                        the UEFI image on stdin, signed
   sign --format cms [--key NAME] [--armor]
                                        a detached CMS signature (DER; PEM with --armor)
+  sign --request --format FORMAT [--key NAME]
+                                       answer an X.509 digest-only request (JSON) on stdin
   cert [--key NAME]                    print the key's armored OpenPGP certificate
   cert --x509 [--key NAME]             print the key's X.509 certificate and chain (PEM)
   version                              print the signstar version
@@ -131,6 +133,8 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 	switch {
 	case cmd.X509:
 		return j.answer(j.certX509(names[0]))
+	case cmd.Format != "" && cmd.Request:
+		return j.finish(j.signX509Request(names[0], cmd.Format))
 	case cmd.Format != "":
 		return j.finish(j.signX509(names[0], cmd))
 	case cmd.Action == remote.Cert:

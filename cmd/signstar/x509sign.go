@@ -28,6 +28,7 @@ import (
 	"signstar/pkg/pgp"
 	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
+	"signstar/pkg/request"
 	"signstar/pkg/x509cert"
 )
 
@@ -60,6 +61,42 @@ func (j *job) signX509(name string, cmd remote.Command) ([]byte, error) {
 	j.rec.InputSize, j.rec.InputSHA256, j.rec.InputSHA512 = x.size, x.sha256, x.sha512
 	j.rec.SignedDigest, j.rec.SignatureCreated = x.signed, created
 	return out, nil
+}
+
+// signX509Request answers an X.509 digest-only request (version 1.1 of
+// the request format, package request) on stdin: the client sent the
+// digest the signature covers (a module's, an image's Authenticode hash,
+// a file's SHA-256) and gets the signature block, the PKCS#7 blob to
+// insert, or the detached CMS signature back. The record carries the
+// signed digest; signstar never sees the input itself.
+func (j *job) signX509Request(name string, format remote.Format) ([]byte, error) {
+	kr, k, c, err := j.openX509(name)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Close()
+	created := time.Now().UTC().Truncate(time.Second)
+	var digest []byte
+	out, err := k.SignWith(j.stdin(), func(r io.Reader, key crypto.Signer) ([]byte, error) {
+		req, err := request.ReadDigest(r, string(format))
+		if err != nil {
+			return nil, requestError(err)
+		}
+		digest = req.Digest
+		s := &cms.Signer{Key: key, Cert: c.Cert, Chain: c.Chain, Hash: x509Hash}
+		switch format {
+		case remote.Kmod:
+			return kmod.SignDigest(s, digest, kmod.Options{})
+		case remote.Authenticode:
+			return authenticode.SignDigest(digest, s, authenticode.Options{SigningTime: created})
+		}
+		return s.Sign(digest, cms.Options{SigningTime: created})
+	}, signOptions(pgp.Options{}))
+	if err := x509Error(err, k.Name); err != nil {
+		return nil, err
+	}
+	j.rec.Format, j.rec.SignedDigest, j.rec.SignatureCreated = audit.Format(format), digest, created
+	return request.OutputResponse(string(format), out)
 }
 
 // x509Job is one X.509 signature and what the record says of it.

@@ -20,6 +20,7 @@ import (
 	"signstar/internal/testenv"
 	"signstar/pkg/authenticode"
 	"signstar/pkg/kmod"
+	"signstar/pkg/request"
 )
 
 // x509Fixture is an sshFixture with two more keys, each with a
@@ -247,4 +248,49 @@ func efiBinary(t *testing.T) string {
 		testenv.SkipOrFatal(t, "%s not found (scripts/deps installs systemd-boot-efi)", p)
 	}
 	return p
+}
+
+// TestX509Request: an X.509 digest-only request (request format 1.1)
+// gets the same module signature block as the module itself sent with
+// sign --format kmod (RSA PKCS#1 v1.5 is deterministic), and the record
+// holds the signed digest and no input; a request sent to the wrong
+// command is refused.
+func TestX509Request(t *testing.T) {
+	x := newX509Fixture(t)
+	module := buildModule(t)
+	block := x.ssh(t, module, "sign", "--format", "kmod", "--key", "kmod")
+	digest, err := kmod.Digest(x509Hash, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := request.NewDigestRequest("kmod", digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := x.ssh(t, req, "sign", "--request", "--format", "kmod", "--key", "kmod")
+	got, err := request.ReadOutput(bytes.NewReader(resp), "kmod")
+	if err != nil {
+		t.Fatalf("read response: %v\n%s", err, resp)
+	}
+	if !bytes.Equal(got, block) {
+		t.Error("the digest-only block differs from the one made of the module")
+	}
+	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_FORMAT": "kmod",
+		"SIGNSTAR_SIGNED_DIGEST": hex.EncodeToString(digest), "SIGNSTAR_INPUT_SHA512": "-", "SIGNSTAR_INPUT_SIZE": "-"})
+
+	for _, tt := range []struct {
+		name  string
+		words []string
+		want  string
+	}{
+		{"to the OpenPGP request command", []string{"sign", "--request", "--key", "kmod"}, "send it with 'sign --request --format kmod'"},
+		{"to another format", []string{"sign", "--request", "--format", "cms", "--key", "kmod"}, `want "signstar-cms"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := sshdtest.Run(t, x.srv.SSH(tt.words...), req)
+			if r.Code != exitRefused || len(r.Stdout) != 0 || !strings.Contains(string(r.Stderr), tt.want) {
+				t.Errorf("exit %d, %d bytes out, stderr %q; want exit 2 and %q", r.Code, len(r.Stdout), r.Stderr, tt.want)
+			}
+		})
+	}
 }

@@ -80,6 +80,9 @@ const (
 	CMS          Format = "cms"          // a detached CMS (PKCS #7) signature
 )
 
+// X509 reports whether f is one of the X.509 formats.
+func (f Format) X509() bool { return f == Kmod || f == Authenticode || f == CMS }
+
 // Mode is how signstar was started.
 type Mode string
 
@@ -235,12 +238,13 @@ func (r *Record) fields() ([]field, error) {
 	add("SIGNSTAR_KEY", r.Key, maxShort)
 	add("SIGNSTAR_KEY_FINGERPRINT", r.KeyFingerprint, maxShort)
 	if r.Result == Signed || r.Result == Undelivered {
-		f = append(f, field{"SIGNSTAR_FORMAT", string(r.Format)},
-			field{"SIGNSTAR_INPUT_SIZE", strconv.FormatInt(r.InputSize, 10)})
-		add("SIGNSTAR_INPUT_SHA256", hex.EncodeToString(r.InputSHA256), maxShort)
-		f = append(f,
-			field{"SIGNSTAR_INPUT_SHA512", hex.EncodeToString(r.InputSHA512)},
-			field{"SIGNSTAR_SIGNATURE_CREATED", r.SignatureCreated.UTC().Format(time.RFC3339)})
+		f = append(f, field{"SIGNSTAR_FORMAT", string(r.Format)})
+		if r.InputSHA512 != nil { // nil: an X.509 digest-only request, see SignedDigest
+			f = append(f, field{"SIGNSTAR_INPUT_SIZE", strconv.FormatInt(r.InputSize, 10)})
+			add("SIGNSTAR_INPUT_SHA256", hex.EncodeToString(r.InputSHA256), maxShort)
+			f = append(f, field{"SIGNSTAR_INPUT_SHA512", hex.EncodeToString(r.InputSHA512)})
+		}
+		f = append(f, field{"SIGNSTAR_SIGNATURE_CREATED", r.SignatureCreated.UTC().Format(time.RFC3339)})
 		add("SIGNSTAR_SIGNED_DIGEST", hex.EncodeToString(r.SignedDigest), maxShort)
 	}
 	return f, nil
@@ -279,7 +283,8 @@ func (r *Record) check() error {
 
 // checkSignature wants what identifies a signature: key, fingerprint,
 // format, input size, SHA-512 (SHA-256 too, unless a signing request gave
-// only a SHA-512 state) and creation time.
+// only a SHA-512 state; neither for an X.509 digest-only request, which
+// has the signed digest instead) and creation time.
 func (r *Record) checkSignature() error {
 	switch r.Format {
 	case Detached, DetachedText, Cleartext, Request, CMS:
@@ -290,9 +295,16 @@ func (r *Record) checkSignature() error {
 	default:
 		return fmt.Errorf("BUG: audit record %s with format %q", r.Result, r.Format)
 	}
+	// An X.509 digest-only request shows signstar only the digest it
+	// signs: no input, so no input size or digests.
+	digestOnly := r.InputSHA512 == nil && r.InputSHA256 == nil && r.InputSize == 0 &&
+		r.Format.X509() && len(r.SignedDigest) >= 32
+	if !digestOnly && len(r.InputSHA512) != 64 {
+		return fmt.Errorf("BUG: audit record %s without the input's SHA-512", r.Result)
+	}
 	// A signing request may be for an empty file (only streamed input
 	// must not be empty), so size 0 is a valid size.
-	if r.InputSize < 0 || len(r.InputSHA512) != 64 ||
+	if r.InputSize < 0 ||
 		(r.InputSHA256 != nil && len(r.InputSHA256) != 32) ||
 		r.SignatureCreated.IsZero() || r.Key == "" || r.KeyFingerprint == "" {
 		return fmt.Errorf("BUG: audit record %s without key, input size, digest or creation time", r.Result)
@@ -333,8 +345,7 @@ func (r *Record) message() string {
 	var m string
 	switch r.Result {
 	case Signed:
-		m = fmt.Sprintf("signed %d bytes (%s) with key %q for %s",
-			r.InputSize, r.digest(), r.Key, r.who())
+		m = fmt.Sprintf("signed %s with key %q for %s", r.signed(" (%s)"), r.Key, r.who())
 	case Answered:
 		m = "answered " + r.asked()
 		if r.Key != "" {
@@ -342,8 +353,8 @@ func (r *Record) message() string {
 		}
 		m += " to " + r.who()
 	case Undelivered:
-		m = fmt.Sprintf("signature for request %s (%d bytes, %s) with key %q was NOT delivered to %s: %s",
-			clean(r.RequestID, maxShort), r.InputSize, r.digest(), r.Key, r.who(), clean(r.Error, maxLong))
+		m = fmt.Sprintf("signature for request %s (%s) with key %q was NOT delivered to %s: %s",
+			clean(r.RequestID, maxShort), r.signed(", %s"), r.Key, r.who(), clean(r.Error, maxLong))
 	default:
 		m = fmt.Sprintf("%s %s: %s", r.Result, r.who(),
 			strings.TrimPrefix(clean(r.Error, maxLong), "refused: "))
@@ -354,14 +365,19 @@ func (r *Record) message() string {
 	return m
 }
 
-// digest is the start of the input's SHA-256, or of its SHA-512 for a
-// signing request: "sha256 5891b5b522d5df08...".
-func (r *Record) digest() string {
+// signed says what was signed: "1234 bytes" and, after it in form, the
+// start of the input's SHA-256, or of its SHA-512 for a signing request
+// ("sha256 5891b5b522d5df08..."); for an X.509 digest-only request, "a
+// kmod digest" and the signed digest.
+func (r *Record) signed(form string) string {
+	if r.InputSHA512 == nil {
+		return fmt.Sprintf("a %s digest"+form, r.Format, fmt.Sprintf("%x...", r.SignedDigest[:8]))
+	}
 	alg, sum := "sha256", r.InputSHA256
 	if sum == nil {
 		alg, sum = "sha512", r.InputSHA512
 	}
-	return fmt.Sprintf("%s %x...", alg, sum[:8])
+	return fmt.Sprintf("%d bytes"+form, r.InputSize, fmt.Sprintf("%s %x...", alg, sum[:8]))
 }
 
 // asked is what an answered request asked for, the first word of its

@@ -144,6 +144,10 @@ func TestCheck(t *testing.T) {
 		{"kmod without signed digest", Signed, func(r *Record) { r.Format = Kmod }},
 		{"authenticode with short signed digest", Signed, func(r *Record) { r.Format, r.SignedDigest = Authenticode, make([]byte, 16) }},
 		{"answered with signed digest", Answered, func(r *Record) { r.SignedDigest = make([]byte, 32) }},
+		{"openpgp without input", Signed, func(r *Record) {
+			r.SignedDigest, r.InputSize, r.InputSHA256, r.InputSHA512 = make([]byte, 32), 0, nil, nil
+		}},
+		{"x509 digest-only without signed digest", Signed, func(r *Record) { r.Format, r.InputSize, r.InputSHA256, r.InputSHA512 = CMS, 0, nil, nil }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,6 +176,9 @@ func TestCheckAccepts(t *testing.T) {
 		{"kmod", Signed, func(r *Record) { r.Format, r.SignedDigest = Kmod, make([]byte, 32) }},
 		{"authenticode", Signed, func(r *Record) { r.Format, r.SignedDigest = Authenticode, make([]byte, 32) }},
 		{"cms", Signed, func(r *Record) { r.Format = CMS }},
+		{"kmod digest-only", Signed, func(r *Record) {
+			r.Format, r.SignedDigest, r.InputSize, r.InputSHA256, r.InputSHA512 = Kmod, make([]byte, 32), 0, nil, nil
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,9 @@
 //	                           a cleartext signed message of the text on
 //	                           stdin (RFC 4880 section 7; always armored)
 //	sign --request [--key NAME] answer a digest-only signing request on stdin
+//	sign --request --format kmod|authenticode|cms [--key NAME]
+//	                           answer an X.509 digest-only request (version
+//	                           1.1 of the request format) on stdin
 //	sign --format kmod|authenticode|cms [--key NAME] [--armor] [--append]
 //	                           an X.509 signature of stdin: a kernel module's
 //	                           signature block, a signed UEFI image, or a
@@ -190,8 +193,10 @@ func (c Command) CheckForm() error {
 		return refusal.Errorf("--text does not apply to --clearsign: a cleartext message is always text")
 	case c.Request && len(c.Also) > 0:
 		return refusal.Errorf("--request signs with one key: a signing request is answered by one signature")
-	case c.Format != "" && (c.Request || c.Text || c.Clearsign):
-		return refusal.Errorf("--format %s does not take --request, --text or --clearsign: those are OpenPGP forms", c.Format)
+	case c.Format != "" && (c.Text || c.Clearsign):
+		return refusal.Errorf("--format %s does not take --text or --clearsign: those are OpenPGP forms", c.Format)
+	case c.Format != "" && c.Request && c.Append:
+		return refusal.Errorf("--append does not apply to --request: the client puts the signature into the image")
 	case c.Format != "" && len(c.Also) > 0:
 		return refusal.Errorf("--format %s signs with one key", c.Format)
 	case c.Armor && c.Format != "" && c.Format != CMS:
