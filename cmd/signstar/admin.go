@@ -74,6 +74,7 @@ type keyCmd struct {
 	Adopt    keyAdoptCmd    `cmd:"" help:"Take over a key pair made on the token by another tool, and make its OpenPGP certificate."`
 	List     keyListCmd     `cmd:"" help:"List the configured keys."`
 	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
+	X509     keyX509Cmd     `cmd:"" name:"x509" help:"Make, request and import a key's X.509 certificate (kernel modules, UEFI Secure Boot, CMS)."`
 }
 
 type keyGenerateCmd struct {
