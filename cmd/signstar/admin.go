@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -196,20 +197,42 @@ func (c *keyListCmd) Run(g *cli) error {
 	}
 	def, _ := cfg.DefaultKey()
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "NAME\tTYPE\tFINGERPRINT\tCREATED\tUSER ID\tNOTATIONS")
+	fmt.Fprintln(w, "NAME\tTYPE\tFINGERPRINT\tCREATED\tUSER ID\tNOTATIONS\tX.509")
 	for _, name := range cfg.KeyNames() {
 		k := cfg.Keys[name]
 		cert, err := keyring.LoadCert(cfg, k)
 		if err != nil {
 			return fmt.Errorf("key %q: %w", name, err)
 		}
+		x, err := x509Summary(cfg, k)
+		if err != nil {
+			return fmt.Errorf("key %q: %w", name, err)
+		}
 		if name == def {
 			name += " (default)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", name, cert.Algorithm(), cert.Fingerprint(),
-			cert.Created().UTC().Format(time.DateOnly), cert.UserID(), notationList(k.Notations))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, cert.Algorithm(), cert.Fingerprint(),
+			cert.Created().UTC().Format(time.DateOnly), cert.UserID(), notationList(k.Notations), x)
 	}
 	return w.Flush()
+}
+
+// x509Summary is key k's X.509 certificate as key list shows it: its
+// subject and end of validity, with the chain's length if it has one;
+// "-" for none.
+func x509Summary(cfg *config.Config, k *config.Key) (string, error) {
+	c, err := keyring.ReadX509(cfg, k)
+	if errors.Is(err, keyring.ErrNoX509) {
+		return "-", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s := fmt.Sprintf("%s (until %s)", c.Cert.Subject, c.Cert.NotAfter.UTC().Format(time.DateOnly))
+	if n := len(c.Chain); n > 0 {
+		s += fmt.Sprintf(", chain of %d", n)
+	}
+	return s, nil
 }
 
 type keyExportCmd struct {
@@ -237,6 +260,8 @@ type signCmd struct {
 	Armor     bool     `help:"Write an ASCII-armored signature instead of a binary one."`
 	Text      bool     `help:"Sign standard input as UTF-8 text, with CRLF line ends (a type 0x01 signature, gpg -t)."`
 	Clearsign bool     `help:"Write standard input, UTF-8 text, as a cleartext signed message (gpg --clearsign; always armored)."`
+	Format    string   `help:"An X.509 signature instead, with the key's X.509 certificate: kmod (a kernel module's signature block, to append), authenticode (the signed UEFI image), cms (a detached CMS signature; PEM with --armor)." enum:",kmod,authenticode,cms" default:"" placeholder:"FORMAT"`
+	Append    bool     `help:"With --format authenticode: add a signature to an image that has one."`
 }
 
 func (c *signCmd) Run(g *cli) error {
@@ -249,12 +274,16 @@ func (c *signCmd) Run(g *cli) error {
 	if cfgErr != nil {
 		return j.finish(nil, cfgErr)
 	}
-	cmd := remote.Command{Action: remote.Sign, Armor: c.Armor, Text: c.Text, Clearsign: c.Clearsign}
+	cmd := remote.Command{Action: remote.Sign, Armor: c.Armor, Text: c.Text, Clearsign: c.Clearsign,
+		Format: remote.Format(c.Format), Append: c.Append}
 	if len(c.Key) > 0 {
 		cmd.Key, cmd.Also = c.Key[0], c.Key[1:]
 	}
 	if err := cmd.CheckForm(); err != nil {
 		return j.finish(nil, err)
+	}
+	if cmd.Format != "" {
+		return j.finish(j.signX509(cmd.Key, cmd))
 	}
 	out, err := j.signArtifact(cmd.Keys(), formOf(cmd))
 	return j.finish(out, err)

@@ -46,6 +46,23 @@ func newX509Fixture(t *testing.T) *x509Fixture {
 	return x
 }
 
+// TestX509KeyList: key list shows each key's X.509 certificate, "-" for
+// a key without one.
+func TestX509KeyList(t *testing.T) {
+	x := newX509Fixture(t)
+	list := string(x.ok(nil, "key", "list"))
+	for _, want := range []string{"X.509", "CN=Signstar test kmod (until ", "CN=Signstar test uefi (until "} {
+		if !strings.Contains(list, want) {
+			t.Errorf("key list lacks %q:\n%s", want, list)
+		}
+	}
+	for _, line := range strings.Split(list, "\n") {
+		if strings.HasPrefix(line, "repo") && !strings.HasSuffix(strings.TrimSpace(line), " -") {
+			t.Errorf("key repo has no X.509 certificate, key list shows:\n%s", line)
+		}
+	}
+}
+
 // ssh runs the remote command words with stdin and fails unless it signs.
 func (x *x509Fixture) ssh(t *testing.T, stdin []byte, words ...string) []byte {
 	t.Helper()
