@@ -3,13 +3,18 @@
 // [signstar/pkg/request] signing request to a signstar server through the
 // system's OpenSSH client (so ~/.ssh/config, agents and ControlMaster
 // apply), and writes a detached OpenPGP signature next to each file.
+// [SignX509] does the same for X.509 signatures: it sends the SHA-256
+// digest of a kernel module, a UEFI image's Authenticode hash or a file's
+// SHA-256 (request format 1.1), and signs the module or the image in
+// place, or writes a detached CMS signature next to the file.
 //
-// It promises three things. A signature file is written only after the
-// signature has been verified against the certificate and the local file,
-// so a server that signs other data is caught. A signature file is either
-// absent, left as it was, or complete: it is written to a temporary file,
-// synced and renamed. And [Sign] returns nil only when every file got a
-// verified signature.
+// It promises three things. A signature file, or a signed module or
+// image, is written only after the signature has been verified against
+// the certificate and the local file (or the digest computed from it
+// here), so a server that signs other data is caught. What is written is
+// either absent, left as it was, or complete: it is written to a
+// temporary file, synced and renamed. And [Sign] and [SignX509] return nil
+// only when every file got a verified signature.
 package client
 
 import (
@@ -85,13 +90,19 @@ func Sign(ctx context.Context, files []string, o Options) ([]Result, error) {
 		return nil, errors.New("sign: no files given")
 	}
 	s.logFailures = len(files) > 1
+	return s.each(ctx, files, s.signFile)
+}
+
+// each runs signFile on files, s.jobs at a time, and returns the results
+// in the order of files.
+func (s *signer) each(ctx context.Context, files []string, signFile func(context.Context, string) Result) ([]Result, error) {
 	results := make([]Result, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(s.jobs, len(files)) {
 		wg.Go(func() {
 			for i := range next {
-				results[i] = s.signFile(ctx, files[i])
+				results[i] = signFile(ctx, files[i])
 			}
 		})
 	}
@@ -125,7 +136,7 @@ func summary(results []Result) error {
 // share.
 type signer struct {
 	hosts       *hosts
-	certs       *certs
+	certs       *certs[*pgp.Certificate]
 	key         string
 	armor       bool
 	jobs        int

@@ -4,8 +4,6 @@ import (
 	"context"
 	"slices"
 	"sync"
-
-	"signstar/pkg/pgp"
 )
 
 // hosts orders the destinations for each file: those that last worked,
@@ -42,56 +40,65 @@ func (h *hosts) mark(host string, ok bool) {
 	h.failed[host] = !ok
 }
 
+// cert is what a signature is checked against: an OpenPGP certificate
+// (*pgp.Certificate) or an X.509 one (*x509Cert).
+type cert interface {
+	comparable
+	Fingerprint() string
+	UserID() string
+}
+
 // certs gives the certificate a host's signatures must verify against:
 // the pinned one, or else the one the host serves, fetched once per host.
-type certs struct {
-	pinned *pgp.Certificate
-	fetch  func(ctx context.Context, host string) (*pgp.Certificate, error)
+type certs[C cert] struct {
+	pinned C
+	fetch  func(ctx context.Context, host string) (C, error)
 	log    *logger
 
 	mu     sync.Mutex
-	byHost map[string]*hostCert
+	byHost map[string]*hostCert[C]
 	first  string // fingerprint of the first certificate fetched
 }
 
 // hostCert is one host's fetched certificate; its lock makes the workers
 // that need it wait for one fetch instead of each running their own.
-type hostCert struct {
+type hostCert[C cert] struct {
 	mu   sync.Mutex
-	cert *pgp.Certificate
+	cert C
 }
 
-func newCerts(pinned *pgp.Certificate, fetch func(context.Context, string) (*pgp.Certificate, error), log *logger) *certs {
-	return &certs{pinned: pinned, fetch: fetch, log: log, byHost: make(map[string]*hostCert)}
+func newCerts[C cert](pinned C, fetch func(context.Context, string) (C, error), log *logger) *certs[C] {
+	return &certs[C]{pinned: pinned, fetch: fetch, log: log, byHost: make(map[string]*hostCert[C])}
 }
 
 // get returns host's certificate. A failed fetch is not remembered: the
 // host may be back for the next file.
-func (c *certs) get(ctx context.Context, host string) (*pgp.Certificate, error) {
-	if c.pinned != nil {
+func (c *certs[C]) get(ctx context.Context, host string) (C, error) {
+	var none C
+	if c.pinned != none {
 		return c.pinned, nil
 	}
 	hc := c.entry(host)
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	if hc.cert != nil {
+	if hc.cert != none {
 		return hc.cert, nil
 	}
 	cert, err := c.fetch(ctx, host)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	hc.cert = cert
 	c.announce(host, cert)
 	return cert, nil
 }
 
-func (c *certs) entry(host string) *hostCert {
+func (c *certs[C]) entry(host string) *hostCert[C] {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hc := c.byHost[host]
 	if hc == nil {
-		hc = &hostCert{}
+		hc = &hostCert[C]{}
 		c.byHost[host] = hc
 	}
 	return hc
@@ -101,7 +108,7 @@ func (c *certs) entry(host string) *hostCert {
 // as good as the ssh connection it came over, and names its fingerprint
 // so it can be compared with a trusted copy; two hosts serving different
 // certificates get a second warning.
-func (c *certs) announce(host string, cert *pgp.Certificate) {
+func (c *certs[C]) announce(host string, cert C) {
 	fpr := cert.Fingerprint()
 	c.log.printf("warning: %s: no pinned certificate; trusting the one it serves on first use: %s %s",
 		show(host), fpr, show(cert.UserID()))

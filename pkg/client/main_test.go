@@ -149,6 +149,9 @@ func serve(mode string, words []string, stdin io.Reader, stdout, stderr io.Write
 	case "straggler":
 		straggle()
 	}
+	if code, ok := serveX509(mode, words, stdin, stdout, stderr); ok {
+		return code
+	}
 	key := testKey
 	if mode == "wrongkey" {
 		key = otherKey

@@ -17,6 +17,13 @@ import (
 // fsynced, renamed over path, and the directory fsynced so the rename
 // itself survives a crash. On error the temporary file is removed.
 func WriteAtomic(path string, data []byte) (err error) {
+	return writeAtomicMode(path, data, 0)
+}
+
+// writeAtomicMode is WriteAtomic giving the new file the permission bits
+// perm, not subject to the umask: a module or image signed in place keeps
+// its mode. Zero means WriteAtomic's 0644 less the umask.
+func writeAtomicMode(path string, data []byte, perm os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	f, err := createTemp(dir, filepath.Base(path))
 	if err != nil {
@@ -30,6 +37,11 @@ func WriteAtomic(path string, data []byte) (err error) {
 	}()
 	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("write %s: %v", show(path), err)
+	}
+	if perm != 0 {
+		if err := f.Chmod(perm); err != nil {
+			return fmt.Errorf("write %s: %v", show(path), err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("write %s: sync: %v", show(path), err)
