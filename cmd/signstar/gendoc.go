@@ -90,6 +90,9 @@ func configKeys() []term {
 		{"keys.NAME.type", "The key type: " + strings.ReplaceAll(keyTypeEnum(), ",", ", ") + "."},
 		{"keys.NAME.id", "The key's CKA_ID on the token, in hex."},
 		{"keys.NAME.cert", "The key's OpenPGP certificate file; it holds the key's creation time."},
+		{"keys.NAME.x509", "The key's X.509 certificate file (PEM: the certificate, then its chain up to the root), written by " +
+			"key x509 self-sign and import; relative paths are resolved against the config's directory, like cert. " +
+			"sign --format kmod|authenticode|cms and cert --x509 need it."},
 		{"keys.NAME.hash", "sha512 (default) or sha256."},
 		{"keys.NAME.default", "true for the key that sign uses without --key; at most one key. With a single key, that key is the default."},
 		{"keys.NAME.allow", "SSH key fingerprints (SHA256:...) that may use this key over SSH; empty: every authorized key. " +

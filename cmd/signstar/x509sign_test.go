@@ -311,3 +311,24 @@ func TestX509Request(t *testing.T) {
 		})
 	}
 }
+
+// TestX509SignCLI: signstar sign --format on the signing host itself
+// makes the signatures the login shell makes, recorded the same way.
+func TestX509SignCLI(t *testing.T) {
+	f := newFixture(t)
+	f.generate("sb", "rsa3072")
+	f.ok(nil, "key", "x509", "self-sign", "--name", "sb", "--subject", "CN=Signstar test sb")
+	cert := filepath.Join(f.dir, "certs", "sb.pem")
+	data := sample(t)
+	assertCMSVerifies(t, f.ok(data, "sign", "--format", "cms", "--key", "sb"), data, cert, true)
+	module := buildModule(t)
+	block := f.ok(module, "sign", "--format", "kmod", "--key", "sb")
+	sig, err := kmod.Parse(append(bytes.Clone(module), block...))
+	if err != nil || sig == nil {
+		t.Fatalf("the block is no module signature: %v", err)
+	}
+	assertCMSVerifies(t, sig.CMS, module, cert, true)
+	recs := readAuditFile(t, f)
+	recs[len(recs)-1].want(t, map[string]string{"SIGNSTAR_MODE": "cli", "SIGNSTAR_FORMAT": "kmod", "SIGNSTAR_KEY": "sb"})
+	assertError(t, f.run(module, "sign", "--format", "kmod", "--armor"), exitRefused, "--armor does not apply to --format kmod")
+}
