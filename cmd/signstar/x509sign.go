@@ -29,7 +29,6 @@ import (
 	"signstar/pkg/refusal"
 	"signstar/pkg/remote"
 	"signstar/pkg/request"
-	"signstar/pkg/x509cert"
 )
 
 // x509Max bounds a module or an image: Debian's largest module is under
@@ -238,9 +237,9 @@ func (j *job) openX509(name string) (*keyring.Keyring, *keyring.Key, *keyring.X5
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := x509cert.SameKey(c.Cert, ks[0].Public()); err != nil {
+	if err := c.Check(ks[0]); err != nil {
 		kr.Close()
-		return nil, nil, nil, fmt.Errorf("key %q: X.509 certificate %s does not match the token: %w", name, c.Path, err)
+		return nil, nil, nil, err
 	}
 	return kr, ks[0], c, nil
 }

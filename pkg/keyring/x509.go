@@ -69,10 +69,20 @@ func LoadX509(cfg *config.Config, k *Key) (*X509, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", k.Name, err)
 	}
-	if err := x509cert.SameKey(c.Cert, k.Public()); err != nil {
-		return nil, fmt.Errorf("key %q: X.509 certificate %s does not match the token: %w", k.Name, c.Path, err)
+	if err := c.Check(k); err != nil {
+		return nil, err
 	}
 	return c, nil
+}
+
+// Check checks that c is k's certificate: its public key must be the
+// token key's. A caller that read c before the token was open (the login
+// shell reads files only before its lockdown) checks it here.
+func (c *X509) Check(k *Key) error {
+	if err := x509cert.SameKey(c.Cert, k.Public()); err != nil {
+		return fmt.Errorf("key %q: X.509 certificate %s does not match the token: %w", k.Name, c.Path, err)
+	}
+	return nil
 }
 
 // X509Free checks that key name has no X.509 certificate yet: none in
