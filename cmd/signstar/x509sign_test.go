@@ -215,6 +215,18 @@ func TestX509SignRefusals(t *testing.T) {
 			}
 		})
 	}
+
+	// Another key's certificate in the key's file: the token shows it
+	// is not the key's, and nothing is signed.
+	writeFile(t, x.certs["uefi"], readFile(t, x.certs["kmod"]), 0o644)
+	r := sshdtest.Run(t, x.srv.SSH("sign", "--format", "cms", "--key", "uefi"), module)
+	if r.Code != exitFailed || len(r.Stdout) != 0 {
+		t.Errorf("another key's certificate: exit %d, %d bytes out, stderr %q; want exit 1 and nothing", r.Code, len(r.Stdout), r.Stderr)
+	}
+	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "failed"})
+	if rec := x.lastRecord(t); !strings.Contains(rec["SIGNSTAR_ERROR"], "does not match the token") {
+		t.Errorf("the record says %q, want the mismatch", rec["SIGNSTAR_ERROR"])
+	}
 }
 
 // assertCMSVerifies checks a detached DER CMS signature over content with
