@@ -344,3 +344,48 @@ func TestX509SignCLI(t *testing.T) {
 	recs[len(recs)-1].want(t, map[string]string{"SIGNSTAR_MODE": "cli", "SIGNSTAR_FORMAT": "kmod", "SIGNSTAR_KEY": "sb"})
 	assertError(t, f.run(module, "sign", "--format", "kmod", "--armor"), exitRefused, "--armor does not apply to --format kmod")
 }
+
+// README's Secure Boot and kernel module recipes, run as written: the
+// certificate made by the admin's command, the three signatures asked for
+// through sshd with signstar as the login shell.
+const (
+	x509SelfSignRecipe = `signstar key x509 self-sign --name sb --subject "CN=Example Secure Boot 2026,O=Example"`
+	x509KmodRecipe     = `ssh signer@sign.example.org sign --format kmod --key sb < hello.ko > hello.ko.sig
+cat hello.ko hello.ko.sig > hello.signed.ko && modinfo hello.signed.ko`
+	x509EFIRecipe = `ssh signer@sign.example.org sign --format authenticode --key sb < grubx64.efi > grubx64.efi.signed
+sbverify --cert sb.pem grubx64.efi.signed`
+	x509CMSRecipe = `ssh signer@sign.example.org sign --format cms --key sb < release.tar > release.tar.p7s`
+)
+
+func TestX509Recipes(t *testing.T) {
+	for _, r := range []string{x509SelfSignRecipe, x509KmodRecipe, x509EFIRecipe, x509CMSRecipe} {
+		assertREADMEQuotes(t, r)
+	}
+	testenv.Tool(t, "modinfo")
+	testenv.Tool(t, "sbverify")
+	s := newSSHFixture(t, "")
+	s.generate("sb", "rsa3072")
+	admin := exec.Command("bash", "-euo", "pipefail", "-c", x509SelfSignRecipe)
+	admin.Env = append(s.env, "PATH="+filepath.Dir(binary)+":"+os.Getenv("PATH"))
+	if out, err := admin.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", x509SelfSignRecipe, err, out)
+	}
+	s.srv.Grant(s.hsm.Dir)
+	dir := t.TempDir()
+	module := buildModule(t)
+	data := sample(t)
+	writeFile(t, filepath.Join(dir, "hello.ko"), module, 0o644)
+	writeFile(t, filepath.Join(dir, "grubx64.efi"), readFile(t, efiBinary(t)), 0o644)
+	writeFile(t, filepath.Join(dir, "release.tar"), data, 0o644)
+	cert := filepath.Join(dir, "sb.pem")
+	writeFile(t, cert, readFile(t, filepath.Join(s.dir, "certs", "sb.pem")), 0o644)
+	for _, r := range []string{x509KmodRecipe, x509EFIRecipe, x509CMSRecipe} {
+		runRecipe(t, s.srv, r, dir)
+	}
+	sig, err := kmod.Parse(readFile(t, filepath.Join(dir, "hello.signed.ko")))
+	if err != nil || sig == nil {
+		t.Fatalf("hello.signed.ko has no module signature: %v", err)
+	}
+	assertCMSVerifies(t, sig.CMS, module, cert, true)
+	assertCMSVerifies(t, readFile(t, filepath.Join(dir, "release.tar.p7s")), data, cert, true)
+}
