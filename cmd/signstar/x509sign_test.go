@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -388,4 +389,24 @@ func TestX509Recipes(t *testing.T) {
 	}
 	assertCMSVerifies(t, sig.CMS, module, cert, true)
 	assertCMSVerifies(t, readFile(t, filepath.Join(dir, "release.tar.p7s")), data, cert, true)
+}
+
+// TestX509AllowList: a key's allow list holds for the X.509 commands as
+// for every other: a client key not on it gets no signature and no
+// certificate, one on it gets both.
+func TestX509AllowList(t *testing.T) {
+	x := newX509Fixture(t)
+	other, otherFpr := x.srv.NewClientKey("other")
+	appendFile(t, x.conf, fmt.Sprintf("allow = [%q]\n", otherFpr)) // the last table is keys.uefi
+	data := []byte("release\n")
+	for _, words := range [][]string{{"sign", "--format", "cms", "--key", "uefi"}, {"cert", "--x509", "--key", "uefi"}} {
+		r := sshdtest.Run(t, x.srv.SSH(words...), data)
+		if r.Code != exitRefused || len(r.Stdout) != 0 || !strings.Contains(string(r.Stderr), "is not allowed to use this key") {
+			t.Errorf("%s by a key not on the allow list: exit %d, %d bytes out, stderr %s", strings.Join(words, " "), r.Code, len(r.Stdout), r.Stderr)
+		}
+		x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "refused"})
+		if ok := sshdtest.Run(t, x.srv.SSHWith(other, nil, words...), data); ok.Code != 0 || len(ok.Stdout) == 0 {
+			t.Errorf("%s by the allowed key: exit %d: %s", strings.Join(words, " "), ok.Code, ok.Stderr)
+		}
+	}
 }
