@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"os"
 	"os/signal"
@@ -26,7 +27,7 @@ type cli struct {
 	AdminCLI `embed:""`
 
 	Version kong.VersionFlag `help:"Print the version and exit."`
-	Request requestCmd       `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state over ssh."`
+	Request requestCmd       `cmd:"" help:"Sign local files through a signstar server, sending only their SHA-512 state (OpenPGP) or SHA-256 digest (--format) over ssh."`
 	Gpg     gpgCmd           `cmd:"" help:"Sign as gpg does, for release tools that call gpg: 'signstar gpg ARGS' (gpg first), or signstar run as a gpg or signstar-gpg symlink."`
 }
 
@@ -35,6 +36,9 @@ type requestCmd struct {
 	Cert      string        `help:"Pinned OpenPGP certificate of the key; without it, each server's 'cert' is trusted on first use." type:"existingfile" placeholder:"FILE"`
 	Key       string        `help:"Name of the key on the server (default: the server's default key)." placeholder:"NAME"`
 	Armor     bool          `help:"Write FILE.asc (ASCII armor) instead of FILE.sig."`
+	Format    string        `help:"Sign with the key's X.509 certificate instead of OpenPGP, sending only the file's SHA-256 digest: kmod (a kernel module, signed in place), authenticode (a UEFI PE image, signed in place) or cms (a detached signature, FILE.p7s)." enum:",kmod,authenticode,cms" default:"" placeholder:"FORMAT"`
+	X509Cert  string        `help:"Pinned X.509 certificate (PEM) of the key, for --format; without it, each server's 'cert --x509' is trusted on first use." name:"x509-cert" type:"existingfile" placeholder:"FILE"`
+	Append    bool          `help:"With --format authenticode: add a signature to an already signed image instead of refusing it."`
 	Jobs      int           `help:"Files signed in parallel." default:"4"`
 	SSHOption []string      `help:"Extra ssh(1) argument, one per flag: --ssh-option=-oConnectTimeout=5; repeatable." name:"ssh-option" sep:"none" placeholder:"ARG"`
 	Timeout   time.Duration `help:"Limit for one ssh run." default:"2m"`
@@ -42,6 +46,18 @@ type requestCmd struct {
 }
 
 func (c *requestCmd) Run(g *cli) error {
+	if err := c.checkForm(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := client.Options{
+		Hosts: c.Host, Key: c.Key, Armor: c.Armor, Jobs: c.Jobs,
+		SSHOptions: c.SSHOption, Timeout: c.Timeout, Log: os.Stderr,
+	}
+	if c.Format != "" {
+		return c.signX509(ctx, o)
+	}
 	var cert *pgp.Certificate
 	if c.Cert != "" {
 		f, err := os.Open(c.Cert)
@@ -54,14 +70,38 @@ func (c *requestCmd) Run(g *cli) error {
 			return fmt.Errorf("read certificate %s: %w", c.Cert, err)
 		}
 	}
-	if c.Jobs < 1 {
+	o.Cert = cert
+	_, err := client.Sign(ctx, c.Files, o)
+	return err
+}
+
+// checkForm refuses flags that belong to the other kind of signature.
+func (c *requestCmd) checkForm() error {
+	switch {
+	case c.Jobs < 1:
 		return refusal.Errorf("--jobs must be at least 1")
+	case c.Format != "" && (c.Cert != "" || c.Armor):
+		return refusal.Errorf("--cert and --armor are OpenPGP flags: --format %s takes --x509-cert", c.Format)
+	case c.Format == "" && c.X509Cert != "":
+		return refusal.Errorf("--x509-cert needs --format kmod, authenticode or cms")
+	case c.Append && c.Format != "authenticode":
+		return refusal.Errorf("--append applies to --format authenticode only")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	_, err := client.Sign(ctx, c.Files, client.Options{
-		Hosts: c.Host, Cert: cert, Key: c.Key, Armor: c.Armor, Jobs: c.Jobs,
-		SSHOptions: c.SSHOption, Timeout: c.Timeout, Log: os.Stderr,
-	})
+	return nil
+}
+
+// signX509 signs the files in an X.509 format.
+func (c *requestCmd) signX509(ctx context.Context, o client.Options) error {
+	var cert *x509.Certificate
+	if c.X509Cert != "" {
+		data, err := os.ReadFile(c.X509Cert)
+		if err != nil {
+			return err
+		}
+		if cert, err = client.ReadX509Cert(data); err != nil {
+			return fmt.Errorf("read X.509 certificate %s: %w", c.X509Cert, err)
+		}
+	}
+	_, err := client.SignX509(ctx, c.Files, client.X509Options{Options: o, Format: c.Format, Cert: cert, Append: c.Append})
 	return err
 }
