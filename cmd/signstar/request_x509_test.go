@@ -22,7 +22,8 @@ import (
 )
 
 // request runs 'signstar request --format format --key key' against x's
-// server, pinning the key's certificate unless pin is false.
+// server, pinning the key's certificate unless pin is false. Words of
+// files that start with "--" are flags.
 func (x *x509Fixture) request(t *testing.T, format, key string, pin bool, files ...string) result {
 	t.Helper()
 	args := []string{"request", "--format", format, "--key", key, "--host", x.srv.Target()}
@@ -134,6 +135,16 @@ func TestRequestX509Authenticode(t *testing.T) {
 	if r.code != 1 || !strings.Contains(string(r.stderr), "already") || !bytes.Equal(readFile(t, file), signed) {
 		t.Errorf("signing a signed image: exit %d, %s; want exit 1, the image unchanged", r.code, r.stderr)
 	}
+	// --append adds a second WIN_CERTIFICATE, which sbverify checks
+	// (osslsigncode 2.9 reads only a table of one entry).
+	mustSign(t, x.request(t, "authenticode", "uefi", true, "--append", file))
+	im, err := authenticode.Parse(readFile(t, file))
+	if err != nil || len(im.Signatures()) != 2 {
+		t.Fatalf("appended image: %v", err)
+	}
+	if b, err := exec.Command(sbverify, "--cert", x.certs["uefi"], file).CombinedOutput(); err != nil {
+		t.Errorf("sbverify of the image signed twice: %v\n%s", err, b)
+	}
 }
 
 // TestRequestX509CMS: a detached CMS signature goes to FILE.p7s, which
@@ -165,6 +176,16 @@ func TestRequestX509CMS(t *testing.T) {
 	if !strings.Contains(string(r.stderr), "trusting the one it serves on first use: "+fpr) {
 		t.Errorf("no trust-on-first-use warning naming %s:\n%s", fpr, r.stderr)
 	}
+
+	// An ECDSA P-256 key on the token: the client checks its DER
+	// signature, openssl too.
+	x.generate("ec", "p256")
+	x.ok(nil, "key", "x509", "self-sign", "--name", "ec", "--subject", "CN=Signstar test ec")
+	x.srv.Grant(x.hsm.Dir)
+	x.certs["ec"] = filepath.Join(x.dir, "certs", "ec.pem")
+	mustSign(t, x.request(t, "cms", "ec", true, file))
+	assertCMSVerifies(t, readFile(t, file+".p7s"), data, x.certs["ec"], true)
+	assertCMSVerifies(t, readFile(t, file+".p7s"), changed, x.certs["ec"], false)
 }
 
 // TestRequestX509Refusals: the wrong certificate pinned leaves the file as
