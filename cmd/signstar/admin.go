@@ -262,6 +262,7 @@ type signCmd struct {
 	Clearsign bool     `help:"Write standard input, UTF-8 text, as a cleartext signed message (gpg --clearsign; always armored)."`
 	Format    string   `help:"An X.509 signature instead, with the key's X.509 certificate: kmod (a kernel module's signature block, to append), authenticode (the signed UEFI image), cms (a detached CMS signature; PEM with --armor)." enum:",kmod,authenticode,cms" default:"" placeholder:"FORMAT"`
 	Append    bool     `help:"With --format authenticode: add a signature to an image that has one."`
+	KeyID     bool     `name:"keyid" help:"With --format kmod: name the signer by subject key identifier, as sign-file -k does."`
 }
 
 func (c *signCmd) Run(g *cli) error {
@@ -275,7 +276,7 @@ func (c *signCmd) Run(g *cli) error {
 		return j.finish(nil, cfgErr)
 	}
 	cmd := remote.Command{Action: remote.Sign, Armor: c.Armor, Text: c.Text, Clearsign: c.Clearsign,
-		Format: remote.Format(c.Format), Append: c.Append}
+		Format: remote.Format(c.Format), Append: c.Append, KeyID: c.KeyID}
 	if len(c.Key) > 0 {
 		cmd.Key, cmd.Also = c.Key[0], c.Key[1:]
 	}

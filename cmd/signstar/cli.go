@@ -39,6 +39,7 @@ type requestCmd struct {
 	Format    string        `help:"Sign with the key's X.509 certificate instead of OpenPGP, sending only the file's SHA-256 digest: kmod (a kernel module, signed in place), authenticode (a UEFI PE image, signed in place) or cms (a detached signature, FILE.p7s)." enum:",kmod,authenticode,cms" default:"" placeholder:"FORMAT"`
 	X509Cert  string        `help:"Pinned X.509 certificate (PEM) of the key, for --format; without it, each server's 'cert --x509' is trusted on first use." name:"x509-cert" type:"existingfile" placeholder:"FILE"`
 	Append    bool          `help:"With --format authenticode: add a signature to an already signed image instead of refusing it."`
+	KeyID     bool          `name:"keyid" help:"With --format kmod: name the signer by subject key identifier, as sign-file -k does."`
 	Jobs      int           `help:"Files signed in parallel." default:"4"`
 	SSHOption []string      `help:"Extra ssh(1) argument, one per flag: --ssh-option=-oConnectTimeout=5; repeatable." name:"ssh-option" sep:"none" placeholder:"ARG"`
 	Timeout   time.Duration `help:"Limit for one ssh run." default:"2m"`
@@ -86,6 +87,8 @@ func (c *requestCmd) checkForm() error {
 		return refusal.Errorf("--x509-cert needs --format kmod, authenticode or cms")
 	case c.Append && c.Format != "authenticode":
 		return refusal.Errorf("--append applies to --format authenticode only")
+	case c.KeyID && c.Format != "kmod":
+		return refusal.Errorf("--keyid applies to --format kmod only")
 	}
 	return nil
 }
@@ -102,6 +105,6 @@ func (c *requestCmd) signX509(ctx context.Context, o client.Options) error {
 			return fmt.Errorf("read X.509 certificate %s: %w", c.X509Cert, err)
 		}
 	}
-	_, err := client.SignX509(ctx, c.Files, client.X509Options{Options: o, Format: c.Format, Cert: cert, Append: c.Append})
+	_, err := client.SignX509(ctx, c.Files, client.X509Options{Options: o, Format: c.Format, Cert: cert, Append: c.Append, KeyID: c.KeyID})
 	return err
 }

@@ -478,7 +478,7 @@ func TestGenCompletionBash(t *testing.T) {
 		{"after a global flag", []string{"signstar", "--config", "x", "k"}, []string{"key"}},
 		{"key types", []string{"signstar", "key", "generate", "--type", ""}, types},
 		{"key types after =", []string{"signstar", "key", "generate", "--name", "=", "x", "--type", "=", "r"}, []string{"rsa3072", "rsa4096"}},
-		{"flags", []string{"signstar", "sign", "--"}, []string{"--append", "--armor", "--clearsign", "--config", "--format", "--help", "--key", "--text", "--version"}},
+		{"flags", []string{"signstar", "sign", "--"}, []string{"--append", "--armor", "--clearsign", "--config", "--format", "--help", "--key", "--keyid", "--text", "--version"}},
 		{"config file", []string{"signstar", "--config", dir + "/signstar.t"}, []string{dir + "/signstar.toml"}},
 		{"pin file", []string{"signstar", "init", "--pin-file", dir + "/signstar.t"}, []string{dir + "/signstar.toml"}},
 		{"files to request", []string{"signstar", "request", "--jobs", "2", dir + "/signstar.t"}, []string{dir + "/signstar.toml"}},
@@ -524,7 +524,7 @@ func TestGenCompletionFish(t *testing.T) {
 		{"signstar ", []string{"check", "gpg", "init", "key", "request", "sign"}},
 		{"signstar key ", []string{"adopt", "export", "generate", "list", "x509"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
-		{"signstar sign --", []string{"--append", "--armor", "--clearsign", "--config", "--format", "--help", "--key", "--text", "--version"}},
+		{"signstar sign --", []string{"--append", "--armor", "--clearsign", "--config", "--format", "--help", "--key", "--keyid", "--text", "--version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {

@@ -88,6 +88,21 @@ func TestRequestX509Kmod(t *testing.T) {
 	if !bytes.Equal(readFile(t, file), signed) {
 		t.Error("signing the signed module again changed it")
 	}
+
+	// --keyid: the signer named by subject key identifier, as sign-file
+	// -k does; the client checks it against the pinned certificate, and
+	// the block is the one the whole module gets.
+	mustSign(t, x.request(t, "kmod", "kmod", true, "--keyid", file))
+	byKeyID := readFile(t, file)
+	sig, err = kmod.Parse(byKeyID)
+	if err != nil || sig == nil || bytes.Equal(byKeyID, signed) {
+		t.Fatalf("--keyid: %v; or the same block as by issuer and serial", err)
+	}
+	assertCMSVerifies(t, sig.CMS, module, x.certs["kmod"], true)
+	if whole := x.ssh(t, module, "sign", "--format", "kmod", "--keyid", "--key", "kmod"); !bytes.Equal(byKeyID[len(module):], whole) {
+		t.Error("the --keyid digest-only block differs from sign --format kmod --keyid's")
+	}
+	assertError(t, x.run(nil, "request", "--format", "cms", "--keyid", "--host", "h", file), exitRefused, "--keyid applies to --format kmod only")
 }
 
 // TestRequestX509Authenticode: an EFI image signed digest-only is signed

@@ -32,7 +32,9 @@ commands:
   sign --clearsign [--key NAME]        write standard input, UTF-8 text, as a cleartext
                                        signed message (gpg --clearsign, apt's InRelease)
   sign --request [--key NAME]          answer a digest-only signing request (JSON) on stdin
-  sign --format kmod [--key NAME]      a kernel module's signature block (to append)
+  sign --format kmod [--key NAME] [--keyid]
+                                       a kernel module's signature block (to append);
+                                       --keyid: signer by key identifier (sign-file -k)
   sign --format authenticode [--key NAME] [--append]
                                        the UEFI image on stdin, signed
   sign --format cms [--key NAME] [--armor]
@@ -134,7 +136,7 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 	case cmd.X509:
 		return j.answer(j.certX509(names[0]))
 	case cmd.Format != "" && cmd.Request:
-		return j.finish(j.signX509Request(names[0], cmd.Format))
+		return j.finish(j.signX509Request(names[0], cmd))
 	case cmd.Format != "":
 		return j.finish(j.signX509(names[0], cmd))
 	case cmd.Action == remote.Cert:

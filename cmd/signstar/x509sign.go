@@ -49,7 +49,7 @@ func (j *job) signX509(name string, cmd remote.Command) ([]byte, error) {
 	}
 	defer kr.Close()
 	created := time.Now().UTC().Truncate(time.Second)
-	x := &x509Job{format: cmd.Format, armor: cmd.Armor, append: cmd.Append, created: created}
+	x := &x509Job{format: cmd.Format, armor: cmd.Armor, append: cmd.Append, keyID: cmd.KeyID, created: created}
 	out, err := k.SignWith(j.stdin(), func(r io.Reader, key crypto.Signer) ([]byte, error) {
 		return x.sign(r, &cms.Signer{Key: key, Cert: c.Cert, Chain: c.Chain, Hash: x509Hash})
 	}, signOptions(pgp.Options{}))
@@ -68,7 +68,8 @@ func (j *job) signX509(name string, cmd remote.Command) ([]byte, error) {
 // a file's SHA-256) and gets the signature block, the PKCS#7 blob to
 // insert, or the detached CMS signature back. The record carries the
 // signed digest; signstar never sees the input itself.
-func (j *job) signX509Request(name string, format remote.Format) ([]byte, error) {
+func (j *job) signX509Request(name string, cmd remote.Command) ([]byte, error) {
+	format := cmd.Format
 	kr, k, c, err := j.openX509(name)
 	if err != nil {
 		return nil, err
@@ -85,7 +86,7 @@ func (j *job) signX509Request(name string, format remote.Format) ([]byte, error)
 		s := &cms.Signer{Key: key, Cert: c.Cert, Chain: c.Chain, Hash: x509Hash}
 		switch format {
 		case remote.Kmod:
-			return kmod.SignDigest(s, digest, kmod.Options{})
+			return kmod.SignDigest(s, digest, kmod.Options{SubjectKeyID: cmd.KeyID})
 		case remote.Authenticode:
 			return authenticode.SignDigest(digest, s, authenticode.Options{SigningTime: created})
 		}
@@ -100,9 +101,9 @@ func (j *job) signX509Request(name string, format remote.Format) ([]byte, error)
 
 // x509Job is one X.509 signature and what the record says of it.
 type x509Job struct {
-	format        remote.Format
-	armor, append bool
-	created       time.Time
+	format               remote.Format
+	armor, append, keyID bool
+	created              time.Time
 
 	size           int64
 	sha256, sha512 []byte
@@ -158,7 +159,7 @@ func (x *x509Job) signModule(module []byte, s *cms.Signer) ([]byte, error) {
 		return nil, refusal.Errorf("%v", err)
 	}
 	x.signed = digest
-	return kmod.SignDigest(s, digest, kmod.Options{})
+	return kmod.SignDigest(s, digest, kmod.Options{SubjectKeyID: x.keyID})
 }
 
 // signImage returns the PE image with its Authenticode signature.

@@ -41,6 +41,9 @@ type X509Options struct {
 	// Append adds a signature to an already signed UEFI image (another
 	// WIN_CERTIFICATE, as sbsign does) instead of refusing it.
 	Append bool
+	// KeyID asks for a module signature that names its signer by subject
+	// key identifier (sign-file -k), kmod only.
+	KeyID bool
 }
 
 // x509Max bounds a module or an image, which are held in memory to be
@@ -78,7 +81,10 @@ func SignX509(ctx context.Context, files []string, o X509Options) ([]Result, err
 		return nil, errors.New("sign: no files given")
 	}
 	s.logFailures = len(files) > 1
-	x := &x509Signer{signer: s, format: o.Format, append: o.Append}
+	if o.KeyID && o.Format != "kmod" {
+		return nil, errors.New("sign: KeyID applies to kmod only")
+	}
+	x := &x509Signer{signer: s, format: o.Format, append: o.Append, keyID: o.KeyID}
 	var pinned *x509Cert
 	if o.Cert != nil {
 		pinned = &x509Cert{o.Cert}
@@ -92,6 +98,7 @@ type x509Signer struct {
 	*signer
 	format string
 	append bool
+	keyID  bool
 	certs  *certs[*x509Cert]
 }
 
@@ -171,7 +178,11 @@ func (x *x509Signer) sign(ctx context.Context, file string) (string, string, *x5
 // requestX509 sends one X.509 signing request to host and returns the
 // output of its response, not yet verified.
 func (x *x509Signer) requestX509(ctx context.Context, host string, req []byte) ([]byte, error) {
-	out, err := x.run(ctx, host, req, request.MaxSize+1, x.words("sign", "--request", "--format", x.format)...)
+	words := []string{"sign", "--request", "--format", x.format}
+	if x.keyID {
+		words = append(words, "--keyid")
+	}
+	out, err := x.run(ctx, host, req, request.MaxSize+1, x.words(words...)...)
 	if err != nil {
 		return nil, x.oldServer(host, err)
 	}

@@ -14,11 +14,13 @@
 //	sign --request --format kmod|authenticode|cms [--key NAME]
 //	                           answer an X.509 digest-only request (version
 //	                           1.1 of the request format) on stdin
-//	sign --format kmod|authenticode|cms [--key NAME] [--armor] [--append]
+//	sign --format kmod|authenticode|cms [--key NAME] [--armor] [--append] [--keyid]
 //	                           an X.509 signature of stdin: a kernel module's
 //	                           signature block, a signed UEFI image, or a
 //	                           detached CMS signature (--armor: PEM, cms
-//	                           only; --append: add to a signed image)
+//	                           only; --append: add to a signed image;
+//	                           --keyid: a module's signer named by subject
+//	                           key identifier, as sign-file -k does)
 //	cert [--key NAME] [--x509] print the key's armored OpenPGP certificate,
 //	                           or its X.509 certificate and chain (PEM)
 //	version | help
@@ -76,6 +78,9 @@ type Command struct {
 	Append bool
 	// X509: cert returns the X.509 certificate and chain.
 	X509 bool
+	// KeyID: a module signature names its signer by subject key
+	// identifier instead of issuer and serial (sign-file -k).
+	KeyID bool
 }
 
 // Format names an X.509 signature format.
@@ -142,6 +147,8 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			c.Clearsign = true
 		case flag == "--append" && verb == Sign && !hasValue:
 			c.Append = true
+		case flag == "--keyid" && verb == Sign && !hasValue:
+			c.KeyID = true
 		case flag == "--x509" && verb == Cert && !hasValue:
 			c.X509 = true
 		case flag == "--format" && verb == Sign:
@@ -203,6 +210,8 @@ func (c Command) CheckForm() error {
 		return refusal.Errorf("--armor does not apply to --format %s", c.Format)
 	case c.Append && c.Format != Authenticode:
 		return refusal.Errorf("--append applies to --format authenticode only")
+	case c.KeyID && c.Format != Kmod:
+		return refusal.Errorf("--keyid applies to --format kmod only")
 	}
 	for i, k := range c.Also {
 		if k == c.Key || slices.Contains(c.Also[:i], k) {

@@ -82,6 +82,10 @@ func TestParse(t *testing.T) {
 		{"append without authenticode", "sign --append", Command{}, "--append applies to --format authenticode only"},
 		{"append kmod", "sign --format kmod --append", Command{}, "--append applies"},
 		{"cert x509", "cert --x509 --key sb", Command{Action: Cert, Key: "sb", X509: true}, ""},
+		{"kmod keyid", "sign --format kmod --keyid", Command{Action: Sign, Format: Kmod, KeyID: true}, ""},
+		{"kmod request keyid", "sign --request --format kmod --keyid", Command{Action: Sign, Format: Kmod, Request: true, KeyID: true}, ""},
+		{"keyid without kmod", "sign --format cms --keyid", Command{}, "--keyid applies to --format kmod only"},
+		{"keyid openpgp", "sign --keyid", Command{}, "--keyid applies"},
 		{"sign x509", "sign --x509", Command{}, `does not take "--x509"`},
 		{"cert format", "cert --format kmod", Command{}, `does not take "--format"`},
 	}
