@@ -86,27 +86,41 @@ type keyGenerateCmd struct {
 }
 
 func (c *keyGenerateCmd) Run(g *cli) error {
+	a, err := openKeyAudit(g)
+	if err != nil {
+		return err
+	}
+	ev := keyEvent{Event: audit.KeyGenerate, Keys: []keyRef{{Name: c.Name}}}
+	k, cfg, err := c.generate(g)
+	if err == nil {
+		ev.Keys[0].Fingerprint = k.Cert.Fingerprint()
+		ev.Detail = keyDetail(cfg.Keys[c.Name].Type, c.UID, c.Expires)
+	}
+	if err := a.record(ev, err); err != nil {
+		return err
+	}
+	infof("generated %s key %q; certificate %s; config %s updated", cfg.Keys[c.Name].Type, c.Name, cfg.Resolve(cfg.Keys[c.Name].Cert), cfg.Path())
+	fmt.Println(k.Cert.Fingerprint())
+	return nil
+}
+
+func (c *keyGenerateCmd) generate(g *cli) (*keyring.Key, *config.Config, error) {
 	now := time.Now().UTC().Truncate(time.Second)
 	expires, err := parseExpiry(c.Expires, now)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	typ, err := token.ParseKeyType(c.Type)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	kr, cfg, err := openKeyring(g)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer kr.Close()
 	k, err := kr.Generate(keyring.NewKey{Name: c.Name, Type: typ, UserID: c.UID, Created: now, Expires: expires})
-	if err != nil {
-		return err
-	}
-	infof("generated %s key %q; certificate %s; config %s updated", typ, c.Name, cfg.Resolve(cfg.Keys[c.Name].Cert), cfg.Path())
-	fmt.Println(k.Cert.Fingerprint())
-	return nil
+	return k, cfg, err
 }
 
 type keyAdoptCmd struct {
@@ -118,33 +132,47 @@ type keyAdoptCmd struct {
 }
 
 func (c *keyAdoptCmd) Run(g *cli) error {
-	now := time.Now().UTC().Truncate(time.Second)
-	created, err := parseCreated(c.Created, now)
+	a, err := openKeyAudit(g)
 	if err != nil {
 		return err
 	}
-	expires, err := parseExpiry(c.Expires, now)
-	if err != nil {
-		return err
+	ev := keyEvent{Event: audit.KeyAdopt, Keys: []keyRef{{Name: c.Name}}}
+	k, cfg, err := c.adopt(g)
+	if err == nil {
+		ev.Keys[0].Fingerprint = k.Cert.Fingerprint()
+		ev.Detail = keyDetail(cfg.Keys[c.Name].Type, c.UID, c.Expires) + ", id " + cfg.Keys[c.Name].ID
 	}
-	id, err := hex.DecodeString(c.ID)
-	if err != nil || len(id) == 0 {
-		return fmt.Errorf("--id %q: want the key's CKA_ID in hex, as pkcs11-tool prints it (0a, 01)", c.ID)
-	}
-	kr, cfg, err := openKeyring(g)
-	if err != nil {
-		return err
-	}
-	defer kr.Close()
-	k, err := kr.Adopt(keyring.ExistingKey{Name: c.Name, ID: id, UserID: c.UID, Created: created, Expires: expires,
-		Warn: func(msg string) { warnf("%s", msg) }})
-	if err != nil {
+	if err := a.record(ev, err); err != nil {
 		return err
 	}
 	kc := cfg.Keys[c.Name]
 	infof("adopted %s key %q (id %s); certificate %s; config %s updated", kc.Type, c.Name, kc.ID, cfg.Resolve(kc.Cert), cfg.Path())
 	fmt.Println(k.Cert.Fingerprint())
 	return nil
+}
+
+func (c *keyAdoptCmd) adopt(g *cli) (*keyring.Key, *config.Config, error) {
+	now := time.Now().UTC().Truncate(time.Second)
+	created, err := parseCreated(c.Created, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	expires, err := parseExpiry(c.Expires, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := hex.DecodeString(c.ID)
+	if err != nil || len(id) == 0 {
+		return nil, nil, fmt.Errorf("--id %q: want the key's CKA_ID in hex, as pkcs11-tool prints it (0a, 01)", c.ID)
+	}
+	kr, cfg, err := openKeyring(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer kr.Close()
+	k, err := kr.Adopt(keyring.ExistingKey{Name: c.Name, ID: id, UserID: c.UID, Created: created, Expires: expires,
+		Warn: func(msg string) { warnf("%s", msg) }})
+	return k, cfg, err
 }
 
 // parseCreated reads a key creation time: RFC 3339, not in the future, in

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,7 +27,17 @@ import (
 // record is one audit entry, from the file sink or journalctl -o json.
 type record map[string]string
 
+// readAuditFile is the audit file's records of requests: signing,
+// answers and their refusals. The records of key lifecycle commands (key
+// generate and the like, which set up most fixtures) are left out; see
+// readKeyEvents.
 func readAuditFile(t *testing.T, f *fixture) []record {
+	t.Helper()
+	return slices.DeleteFunc(readAllAudit(t, f), func(r record) bool { return r["SIGNSTAR_EVENT"] != "" })
+}
+
+// readAllAudit is every record in the fixture's audit file.
+func readAllAudit(t *testing.T, f *fixture) []record {
 	t.Helper()
 	fh, err := os.Open(filepath.Join(f.dir, "audit.jsonl"))
 	if err != nil {
@@ -130,11 +141,15 @@ func TestAuditFailClosed(t *testing.T) {
 func TestAuditJournald(t *testing.T) {
 	j := journaltest.Start(t)
 	f := newFixtureWith(t, "journald")
-	cert := f.generate("repo", "ed25519")
 	data := []byte("signed under a real journald\n")
 	inNS := func(stdin []byte, args ...string) result {
 		return f.runCmd(j.Command(binary, args...), stdin)
 	}
+	// Key commands are recorded too, so the key is made where journald is.
+	if r := inNS(nil, "key", "generate", "--name", "repo", "--uid", "Repo <repo@example.org>"); r.code != 0 {
+		t.Fatalf("key generate: exit %d: %s", r.code, r.stderr)
+	}
+	cert := f.ok(nil, "key", "export", "--name", "repo")
 	if r := inNS(data, "sign"); r.code != 0 {
 		t.Fatalf("sign: exit %d: %s", r.code, r.stderr)
 	} else if err := verifytest.GPGV(t, cert, data, r.stdout); err != nil {
@@ -143,10 +158,12 @@ func TestAuditJournald(t *testing.T) {
 	inNS(data, "-c", "sign --key nope")
 	inNS(nil, "sign")
 
-	entries := j.Entries(t, 3, "SYSLOG_IDENTIFIER=signstar")
-	if len(entries) != 3 {
-		t.Fatalf("%d entries, want 3", len(entries))
+	entries := j.Entries(t, 4, "SYSLOG_IDENTIFIER=signstar")
+	if len(entries) != 4 {
+		t.Fatalf("%d entries, want 4", len(entries))
 	}
+	record(entries[0]).want(t, changedFields("generate", "repo", verifytest.Fingerprint(t, cert)))
+	entries = entries[1:]
 	record(entries[0]).want(t, signedFields(t, cert, data, "cli"))
 	record(entries[1]).want(t, map[string]string{"SIGNSTAR_RESULT": "refused", "PRIORITY": "4",
 		"SIGNSTAR_ERROR": `refused: key "nope" is not configured`, "SIGNSTAR_REQUEST": "sign --key nope"})
@@ -164,7 +181,10 @@ func TestAuditThroughSSH(t *testing.T) {
 	j := journaltest.Start(t)
 	sshdtest.Require(t)
 	f := newFixtureWith(t, "journald")
-	cert := f.generate("repo", "ed25519")
+	if r := f.runCmd(j.Command(binary, "key", "generate", "--name", "repo", "--uid", "Repo <repo@example.org>"), nil); r.code != 0 {
+		t.Fatalf("key generate: exit %d: %s", r.code, r.stderr)
+	}
+	cert := f.ok(nil, "key", "export", "--name", "repo")
 	srv := sshdtest.Start(t, sshdtest.Options{
 		Shell:   binary,
 		Env:     []string{"SIGNSTAR_CONFIG=" + f.conf, f.hsm.Env()},
@@ -177,7 +197,7 @@ func TestAuditThroughSSH(t *testing.T) {
 	}
 	sshdtest.Run(t, srv.SSH("bash"), nil)
 
-	entries := j.Entries(t, 2, "SYSLOG_IDENTIFIER=signstar")
+	entries := j.Entries(t, 3, "SYSLOG_IDENTIFIER=signstar")[1:] // after key generate's
 	ports := regexp.MustCompile(`Accepted publickey for \S+ from 127\.0\.0\.1 port (\d+)`).FindAllStringSubmatch(srv.Log(), -1)
 	if len(ports) != 2 {
 		t.Fatalf("sshd accepted %d sessions, want 2:\n%s", len(ports), srv.Log())

@@ -164,13 +164,14 @@ var files = []term{
 
 var auditFields = []term{
 	{"MESSAGE", "One line for a person reading journalctl."},
-	{"PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed."},
+	{"PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed, 5 (notice) changed."},
 	{"SYSLOG_IDENTIFIER", "Always signstar."},
 	{"SIGNSTAR_REQUEST_ID", "A 128-bit id; errors shown to the client end with (request ID). A signature by several keys " +
 		"(--key given more than once) leaves one record per key, each naming its key, with the same id."},
 	{"SIGNSTAR_MODE", "cli or ssh."},
-	{"SIGNSTAR_RESULT", "signed; answered (cert, version, help); refused; failed; or undelivered: a second record for a " +
-		"signed request whose signature could not be written to the client."},
+	{"SIGNSTAR_RESULT", "signed; answered (cert, certs, version, help); refused; failed; undelivered: a second record for a " +
+		"signed request whose signature could not be written to the client; or changed: a key lifecycle command " +
+		"(SIGNSTAR_EVENT) did its work."},
 	{"SIGNSTAR_ERROR", "Why, when refused, failed or undelivered."},
 	{"SIGNSTAR_WARNING", "A lockdown downgrade (best-effort Landlock)."},
 	{"SIGNSTAR_MODULE_OUTPUT", "Login shell only: what the PKCS#11 module and its libraries wrote to standard error, kept from the SSH client."},
@@ -188,6 +189,11 @@ var auditFields = []term{
 	{"SIGNSTAR_SIGNATURE_CREATED", "The signature's creation time (RFC 3339)."},
 	{"SIGNSTAR_SIGNED_DIGEST", "For kmod and authenticode, the digest the signature covers in hex: the module's without an old " +
 		"signature, the PE image's Authenticode hash."},
+	{"SIGNSTAR_EVENT", "The key lifecycle command of a changed record, or of a refused or failed one: generate, adopt, " +
+		"import, extend, revoke, rotate, delete or x509 (admin CLI only; SIGNSTAR_USER is the admin). A command on two " +
+		"keys (rotate) leaves one record per key with the same id."},
+	{"SIGNSTAR_DETAIL", "What the lifecycle command changed, in a few words (key type, user ID and expiry; the reason; " +
+		"the X.509 subject and fingerprint)."},
 }
 
 const auditRecipes = `journalctl -t signstar SIGNSTAR_KEY=repo SIGNSTAR_RESULT=signed

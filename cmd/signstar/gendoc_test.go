@@ -200,7 +200,7 @@ func TestGenConfigKeys(t *testing.T) {
 }
 
 // auditFieldNames are the fields the audit file sink writes for a signed
-// and a failed request.
+// and a failed request and a key lifecycle change.
 func auditFieldNames(t *testing.T) []string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -213,7 +213,9 @@ func auditFieldNames(t *testing.T) []string {
 		Format: audit.Kmod, InputSize: 1, InputSHA256: make([]byte, 32), InputSHA512: make([]byte, 64), SignatureCreated: time.Unix(1, 0),
 		SignedDigest: make([]byte, 32)}
 	failed := &audit.Record{RequestID: "2", Mode: audit.CLI, Result: audit.Failed, Error: "e", ModuleOutput: "m"}
-	for _, r := range []*audit.Record{signed, failed} {
+	changed := &audit.Record{RequestID: "3", Mode: audit.CLI, Result: audit.Changed, User: "root", Key: "repo",
+		KeyFingerprint: "f", Event: audit.KeyGenerate, Detail: "d"}
+	for _, r := range []*audit.Record{signed, failed, changed} {
 		if err := sink.Write(r); err != nil {
 			t.Fatal(err)
 		}
@@ -255,7 +257,8 @@ func TestGenManAudit(t *testing.T) {
 	for _, name := range []string{"SIGNSTAR_REQUEST_ID", "SIGNSTAR_MODE", "SIGNSTAR_RESULT", "SIGNSTAR_ERROR",
 		"SIGNSTAR_WARNING", "SIGNSTAR_USER", "SIGNSTAR_SSH_KEY", "SIGNSTAR_CLIENT", "SIGNSTAR_REQUEST", "SIGNSTAR_KEY",
 		"SIGNSTAR_KEY_FINGERPRINT", "SIGNSTAR_INPUT_SIZE", "SIGNSTAR_INPUT_SHA256", "SIGNSTAR_INPUT_SHA512",
-		"SIGNSTAR_SIGNATURE_CREATED", "PRIORITY", "6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed"} {
+		"SIGNSTAR_SIGNATURE_CREATED", "SIGNSTAR_EVENT", "PRIORITY",
+		"6 (info) signed or answered, 4 (warning) refused or undelivered, 3 (err) failed, 5 (notice) changed"} {
 		if !strings.Contains(sec, name) {
 			t.Errorf("AUDIT lacks %q", name)
 		}

@@ -18,7 +18,9 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
+	"signstar/pkg/audit"
 	"signstar/pkg/keyring"
 	"signstar/pkg/refusal"
 	"signstar/pkg/x509cert"
@@ -39,20 +41,34 @@ type x509SelfSignCmd struct {
 }
 
 func (c *x509SelfSignCmd) Run(g *cli) error {
-	subject, err := parseSubject(c.Subject)
+	a, err := openKeyAudit(g)
 	if err != nil {
 		return err
+	}
+	ev := x509Event(c.Name)
+	s, err := c.selfSign(g, &ev)
+	if err := a.record(ev, err); err != nil {
+		return err
+	}
+	s.print()
+	return nil
+}
+
+func (c *x509SelfSignCmd) selfSign(g *cli, ev *keyEvent) (*x509Stored, error) {
+	subject, err := parseSubject(c.Subject)
+	if err != nil {
+		return nil, err
 	}
 	usage, err := x509cert.ParseUsage(c.Usage)
 	if err != nil {
-		return refusal.Errorf("--usage: %v", err)
+		return nil, refusal.Errorf("--usage: %v", err)
 	}
 	if c.Days < 1 || c.Days > x509cert.MaxDays {
-		return refusal.Errorf("--days %d: want 1 to %d", c.Days, x509cert.MaxDays)
+		return nil, refusal.Errorf("--days %d: want 1 to %d", c.Days, x509cert.MaxDays)
 	}
-	kr, k, err := openX509Key(g, c.Name, c.Replace)
+	kr, k, err := openX509Key(g, c.Name, c.Replace, ev)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer kr.Close()
 	der, err := signX509(k, func(key crypto.Signer) ([]byte, error) {
@@ -63,13 +79,13 @@ func (c *x509SelfSignCmd) Run(g *cli) error {
 		return cert.Raw, nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return fmt.Errorf("BUG: parse the certificate just made: %v", err)
+		return nil, fmt.Errorf("BUG: parse the certificate just made: %v", err)
 	}
-	return storeX509(kr, k, cert, nil, c.Replace, "self-signed")
+	return storeX509(kr, k, cert, nil, c.Replace, "self-signed", ev)
 }
 
 type x509CSRCmd struct {
@@ -78,21 +94,34 @@ type x509CSRCmd struct {
 }
 
 func (c *x509CSRCmd) Run(g *cli) error {
-	subject, err := parseSubject(c.Subject)
+	a, err := openKeyAudit(g)
 	if err != nil {
 		return err
 	}
-	kr, k, err := openX509Key(g, c.Name, true)
-	if err != nil {
-		return err
-	}
-	defer kr.Close()
-	csr, err := signX509(k, func(key crypto.Signer) ([]byte, error) { return x509cert.CSR(key, subject) })
-	if err != nil {
+	ev := x509Event(c.Name)
+	csr, err := c.csr(g, &ev)
+	if err := a.record(ev, err); err != nil {
 		return err
 	}
 	_, err = os.Stdout.Write(csr)
 	return err
+}
+
+func (c *x509CSRCmd) csr(g *cli, ev *keyEvent) ([]byte, error) {
+	subject, err := parseSubject(c.Subject)
+	if err != nil {
+		return nil, err
+	}
+	kr, k, err := openX509Key(g, c.Name, true, ev)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Close()
+	csr, err := signX509(k, func(key crypto.Signer) ([]byte, error) { return x509cert.CSR(key, subject) })
+	if err == nil {
+		ev.Detail = fmt.Sprintf("csr %q", subject.String())
+	}
+	return csr, err
 }
 
 type x509ImportCmd struct {
@@ -107,28 +136,42 @@ type x509ImportCmd struct {
 const maxCertFile = 1 << 20
 
 func (c *x509ImportCmd) Run(g *cli) error {
-	certPEM, err := readX509File(c.Cert)
+	a, err := openKeyAudit(g)
 	if err != nil {
 		return err
+	}
+	ev := x509Event(c.Name)
+	s, err := c.importCert(g, &ev)
+	if err := a.record(ev, err); err != nil {
+		return err
+	}
+	s.print()
+	return nil
+}
+
+func (c *x509ImportCmd) importCert(g *cli, ev *keyEvent) (*x509Stored, error) {
+	certPEM, err := readX509File(c.Cert)
+	if err != nil {
+		return nil, err
 	}
 	var chainPEM []byte
 	for _, p := range c.Chain {
 		data, err := readX509File(p)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		chainPEM = append(append(chainPEM, data...), '\n')
 	}
-	kr, k, err := openX509Key(g, c.Name, c.Replace)
+	kr, k, err := openX509Key(g, c.Name, c.Replace, ev)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer kr.Close()
 	cert, chain, err := x509cert.CheckImport(certPEM, chainPEM, k.Public())
 	if err != nil {
-		return refusal.Errorf("import %s: %v", c.Cert, err)
+		return nil, refusal.Errorf("import %s: %v", c.Cert, err)
 	}
-	return storeX509(kr, k, cert, chain, c.Replace, "imported")
+	return storeX509(kr, k, cert, chain, c.Replace, "imported", ev)
 }
 
 // readX509File reads one X.509 certificate file the admin named.
@@ -158,14 +201,16 @@ func parseSubject(s string) (pkix.Name, error) {
 
 // openX509Key opens the keyring and key name, refusing a key type no X.509
 // format takes, and, unless replace, a key that has an X.509 certificate
-// already: before the token signs anything.
-func openX509Key(g *cli, name string, replace bool) (*keyring.Keyring, *keyring.Key, error) {
+// already: before the token signs anything. The key's fingerprint goes
+// into ev.
+func openX509Key(g *cli, name string, replace bool, ev *keyEvent) (*keyring.Keyring, *keyring.Key, error) {
 	kr, _, err := openKeyring(g)
 	if err != nil {
 		return nil, nil, err
 	}
 	k, err := kr.Key(name)
 	if err == nil {
+		ev.Keys[0].Fingerprint = k.Cert.Fingerprint()
 		err = checkX509Key(kr, k, replace)
 	}
 	if err != nil {
@@ -198,16 +243,34 @@ func signX509(k *keyring.Key, build func(crypto.Signer) ([]byte, error)) ([]byte
 	return out, err
 }
 
-// storeX509 stores cert and chain as k's certificate and says so: what
-// was written on stderr, the certificate's SHA-256 fingerprint on stdout.
-func storeX509(kr *keyring.Keyring, k *keyring.Key, cert *x509.Certificate, chain []*x509.Certificate, replace bool, how string) error {
+// x509Event is the audit event of a key x509 command for key name.
+func x509Event(name string) keyEvent {
+	return keyEvent{Event: audit.KeyX509, Keys: []keyRef{{Name: name}}}
+}
+
+// x509Stored is a certificate key x509 stored, to say so once recorded.
+type x509Stored struct {
+	how, key, path string
+	cert           *x509.Certificate
+}
+
+// storeX509 stores cert and chain as k's certificate and puts what it
+// stored into ev's detail.
+func storeX509(kr *keyring.Keyring, k *keyring.Key, cert *x509.Certificate, chain []*x509.Certificate, replace bool, how string, ev *keyEvent) (*x509Stored, error) {
 	path, err := kr.StoreX509(k, cert, chain, replace)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	infof("%s X.509 certificate %q for key %q: %s", how, cert.Subject.String(), k.Name, path)
-	fmt.Println(x509cert.Fingerprint(cert))
-	return nil
+	ev.Detail = fmt.Sprintf("%s %q, until %s, %s", how, cert.Subject.String(),
+		cert.NotAfter.UTC().Format(time.DateOnly), x509cert.Fingerprint(cert))
+	return &x509Stored{how: how, key: k.Name, path: path, cert: cert}, nil
+}
+
+// print says what was stored: on stderr, the file written; on stdout,
+// the certificate's SHA-256 fingerprint.
+func (s *x509Stored) print() {
+	infof("%s X.509 certificate %q for key %q: %s", s.how, s.cert.Subject.String(), s.key, s.path)
+	fmt.Println(x509cert.Fingerprint(s.cert))
 }
 
 // withHint is err, with the advice the command line prints after it on a

@@ -9,6 +9,10 @@
 //     answered; a certificate answer names the key and its fingerprint.
 //   - [Refused]: the client asked for something it may not have.
 //   - [Failed]: a valid request that could not be carried out.
+//   - [Changed]: a key lifecycle command of the admin CLI did its work;
+//     its [Event] says which (generate, adopt, import, extend, revoke,
+//     rotate, delete, x509). A refused or failed one is recorded as
+//     [Refused] or [Failed] with its event.
 //
 // A signed request whose signature could then not be written out (the
 // client hung up) gets a second record with the same request id,
@@ -64,7 +68,37 @@ const (
 	// key, fingerprint, size, digests and creation time as the signed
 	// record, so that an auditor can match the two.
 	Undelivered Result = "undelivered"
+	// Changed: a key lifecycle command (the admin CLI, never the login
+	// shell) did its work. The record carries the [Event], the key and
+	// its fingerprint; a command that acted on several keys (rotate)
+	// leaves one record per key with the same request id, as a signature
+	// by several keys does.
+	Changed Result = "changed"
 )
+
+// Event is the key lifecycle command a record stands for: on a Changed
+// record, and on a Refused or Failed one of such a command.
+type Event string
+
+const (
+	KeyGenerate Event = "generate" // key generate: a new key pair on the token
+	KeyAdopt    Event = "adopt"    // key adopt: a key pair made by another tool
+	KeyImport   Event = "import"   // key import: an existing OpenPGP key put on the token
+	KeyExtend   Event = "extend"   // key extend: a new self-signature with another expiry
+	KeyRevoke   Event = "revoke"   // key revoke: a key revocation signature
+	KeyRotate   Event = "rotate"   // key rotate: a new key certified by the old, made default
+	KeyDelete   Event = "delete"   // key delete: a key taken out of the config (and the token)
+	KeyX509     Event = "x509"     // key x509: an X.509 certificate made, requested or imported
+)
+
+// known reports whether e is one of the events above.
+func (e Event) known() bool {
+	switch e {
+	case KeyGenerate, KeyAdopt, KeyImport, KeyExtend, KeyRevoke, KeyRotate, KeyDelete, KeyX509:
+		return true
+	}
+	return false
+}
 
 // Format is the form of signature a signed record stands for.
 type Format string
@@ -129,6 +163,13 @@ type Record struct {
 	// not the input's: a kernel module's without its old signature, a
 	// PE image's Authenticode hash.
 	SignedDigest []byte
+
+	// Event is the key lifecycle command recorded, in the CLI only; with
+	// it, Result is Changed, Refused or Failed.
+	Event Event
+	// Detail says in a few words what the lifecycle command changed
+	// ("ed25519, expires 2028-01-31", "reason retired"), with Event only.
+	Detail string
 }
 
 // ResultOf is the Result for a signing request that ended with err: Signed,
@@ -237,6 +278,8 @@ func (r *Record) fields() ([]field, error) {
 	}
 	add("SIGNSTAR_KEY", r.Key, maxShort)
 	add("SIGNSTAR_KEY_FINGERPRINT", r.KeyFingerprint, maxShort)
+	add("SIGNSTAR_EVENT", string(r.Event), maxShort)
+	add("SIGNSTAR_DETAIL", r.Detail, maxLong)
 	if r.Result == Signed || r.Result == Undelivered {
 		f = append(f, field{"SIGNSTAR_FORMAT", string(r.Format)})
 		if r.InputSHA512 != nil { // nil: an X.509 digest-only request, see SignedDigest
@@ -259,6 +302,9 @@ func (r *Record) check() error {
 		return errors.New("BUG: audit record without a request id")
 	case r.Mode != CLI && r.Mode != SSH:
 		return fmt.Errorf("BUG: audit record with mode %q", r.Mode)
+	}
+	if r.Event != "" || r.Result == Changed || r.Detail != "" {
+		return r.checkEvent()
 	}
 	switch r.Result {
 	case Signed, Answered:
@@ -325,6 +371,34 @@ func (r *Record) checkAnswer() error {
 	return nil
 }
 
+// checkEvent wants of a key lifecycle record: a known event, from the
+// admin CLI (nothing of it is reachable from the login shell); for a
+// change, the key and its fingerprint and no error; for a refusal or
+// failure, its reason; never input, digests, a format or a signature time.
+func (r *Record) checkEvent() error {
+	switch {
+	case !r.Event.known():
+		return fmt.Errorf("BUG: audit record %s with event %q", r.Result, r.Event)
+	case r.Mode != CLI:
+		return fmt.Errorf("BUG: audit record of key %s in mode %s", r.Event, r.Mode)
+	case r.InputSize != 0 || r.InputSHA256 != nil || r.InputSHA512 != nil || !r.SignatureCreated.IsZero() || r.Format != "" || r.SignedDigest != nil:
+		return fmt.Errorf("BUG: audit record of key %s with input digests, a signature time or format", r.Event)
+	}
+	switch r.Result {
+	case Changed:
+		if r.Error != "" || r.Key == "" || r.KeyFingerprint == "" {
+			return fmt.Errorf("BUG: audit record of key %s changed with an error, or without key and fingerprint", r.Event)
+		}
+	case Refused, Failed:
+		if r.Error == "" {
+			return fmt.Errorf("BUG: audit record of key %s %s without an error", r.Event, r.Result)
+		}
+	default:
+		return fmt.Errorf("BUG: audit record of key %s with result %q", r.Event, r.Result)
+	}
+	return nil
+}
+
 // priority is the syslog level, RFC 5424 section 6.2.1. Undelivered is a
 // warning, as refused is: nothing failed on the signing host and nothing
 // was released that should not have been, but the signed record before it
@@ -334,6 +408,8 @@ func (r *Record) priority() int {
 	switch r.Result {
 	case Signed, Answered:
 		return 6 // info
+	case Changed:
+		return 5 // notice: a key came, went or changed, rare and worth reading
 	case Refused, Undelivered:
 		return 4 // warning
 	}
@@ -343,16 +419,18 @@ func (r *Record) priority() int {
 // message is the one line an admin reads in plain journalctl output.
 func (r *Record) message() string {
 	var m string
-	switch r.Result {
-	case Signed:
+	switch {
+	case r.Event != "":
+		m = r.eventMessage()
+	case r.Result == Signed:
 		m = fmt.Sprintf("signed %s with key %q for %s", r.signed(" (%s)"), r.Key, r.who())
-	case Answered:
+	case r.Result == Answered:
 		m = "answered " + r.asked()
 		if r.Key != "" {
 			m += fmt.Sprintf(" for key %q", r.Key)
 		}
 		m += " to " + r.who()
-	case Undelivered:
+	case r.Result == Undelivered:
 		m = fmt.Sprintf("signature for request %s (%s) with key %q was NOT delivered to %s: %s",
 			clean(r.RequestID, maxShort), r.signed(", %s"), r.Key, r.who(), clean(r.Error, maxLong))
 	default:
@@ -361,6 +439,27 @@ func (r *Record) message() string {
 	}
 	if r.Warning != "" {
 		m += " [warning: " + clean(r.Warning, maxLong) + "]"
+	}
+	return m
+}
+
+// eventMessage is the line for a key lifecycle record: `key generate
+// "repo" (C0FFEE...) by root via cli: ed25519`, or `refused key delete
+// "repo" by root via cli: give --yes`.
+func (r *Record) eventMessage() string {
+	m := "key " + string(r.Event)
+	if r.Key != "" {
+		m += fmt.Sprintf(" %q", clean(r.Key, maxShort))
+	}
+	if r.KeyFingerprint != "" {
+		m += " (" + clean(r.KeyFingerprint, maxShort) + ")"
+	}
+	m += " by " + r.who()
+	if r.Result != Changed {
+		return fmt.Sprintf("%s %s: %s", r.Result, m, strings.TrimPrefix(clean(r.Error, maxLong), "refused: "))
+	}
+	if r.Detail != "" {
+		m += ": " + clean(r.Detail, maxLong)
 	}
 	return m
 }
