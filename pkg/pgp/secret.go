@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
-	goeddsa "github.com/ProtonMail/go-crypto/openpgp/eddsa"
 	goecdsa "github.com/ProtonMail/go-crypto/openpgp/ecdsa"
+	goeddsa "github.com/ProtonMail/go-crypto/openpgp/eddsa"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
