@@ -124,24 +124,16 @@ func keyLifetime(created, expires time.Time) (*uint32, error) {
 
 // ReadCertificate reads one certificate, armored or binary. It refuses
 // secret keys, more than one certificate, and anything signstar would not
-// have made: a key version other than 4, other than exactly one self-signed
-// user ID, subkeys, revocations.
+// have made or should not sign with: a key version other than 4, other
+// than exactly one self-signed user ID, subkeys, revocations (see
+// [ReadStoredCertificate] for a revoked one).
 func ReadCertificate(r io.Reader) (*Certificate, error) {
-	body, err := dearmor(r, openpgp.PublicKeyType)
+	c, err := ReadStoredCertificate(r)
 	if err != nil {
-		return nil, fmt.Errorf("read certificate: %w", err)
+		return nil, err
 	}
-	packets := packet.NewReader(body)
-	e, err := openpgp.ReadEntity(packets)
-	if err != nil {
-		return nil, fmt.Errorf("read certificate: %w", err)
-	}
-	if _, err := packets.Next(); err != io.EOF {
-		return nil, errors.New("read certificate: more than one certificate, or trailing data")
-	}
-	c := &Certificate{entity: e}
-	if err := c.check(); err != nil {
-		return nil, fmt.Errorf("read certificate: %w", err)
+	if c.Revoked() {
+		return nil, fmt.Errorf("read certificate: %w", ErrRevoked)
 	}
 	return c, nil
 }
@@ -157,8 +149,8 @@ func (c *Certificate) check() error {
 		return fmt.Errorf("%d self-signed user ids, want exactly 1", len(e.Identities))
 	case len(e.Subkeys) != 0:
 		return fmt.Errorf("%d subkeys, want none", len(e.Subkeys))
-	case len(e.Revocations) != 0 || len(c.identity().Revocations) != 0:
-		return errors.New("certificate is revoked")
+	case len(c.identity().Revocations) != 0:
+		return errors.New("user id is revoked")
 	}
 	return nil
 }
