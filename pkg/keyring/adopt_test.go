@@ -158,8 +158,8 @@ func TestAdoptKeepsKeyOnFailure(t *testing.T) {
 			t.Errorf("the config changed:\n%s", after)
 		}
 		certs, err := os.ReadDir(filepath.Join(filepath.Dir(cfg.Path()), "certs"))
-		if err != nil || len(certs) != 1 || certs[0].Name() != "first.asc" {
-			t.Errorf("certs/ holds %v (%v), want first.asc only", certs, err)
+		if err != nil || len(certs) != 2 || certs[0].Name() != "first.asc" || certs[1].Name() != "first.rev" {
+			t.Errorf("certs/ holds %v (%v), want first.asc and its revocation certificate first.rev only", certs, err)
 		}
 	}
 	for _, tt := range tests {

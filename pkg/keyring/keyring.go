@@ -81,6 +81,9 @@ func (k *Keyring) Key(name string) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %q: %w", name, err)
 	}
+	if err := refuseRevoked(name, cert); err != nil {
+		return nil, err
+	}
 	id, _ := kc.IDBytes() // validated by config.Parse
 	priv, err := k.tok.Key(id)
 	if err != nil {
@@ -105,7 +108,8 @@ func newKey(name string, cert *pgp.Certificate, priv crypto.Signer, h crypto.Has
 	return &Key{Name: name, Cert: cert, signer: s, guard: g}, nil
 }
 
-// LoadCert reads a key's certificate file.
+// LoadCert reads a key's certificate file, which may be revoked (see
+// [pgp.ReadStoredCertificate]); [Keyring.Key] refuses a revoked one.
 func LoadCert(cfg *config.Config, kc *config.Key) (*pgp.Certificate, error) {
 	path := cfg.Resolve(kc.Cert)
 	f, err := os.Open(path)
@@ -113,7 +117,7 @@ func LoadCert(cfg *config.Config, kc *config.Key) (*pgp.Certificate, error) {
 		return nil, fmt.Errorf("read certificate: %w", err)
 	}
 	defer f.Close()
-	cert, err := pgp.ReadCertificate(f)
+	cert, err := pgp.ReadStoredCertificate(f)
 	if err != nil {
 		return nil, fmt.Errorf("read certificate %s: %w", path, err)
 	}
@@ -178,9 +182,10 @@ func (k *Keyring) newEntry(name string) (*config.Key, error) {
 	return kc, nil
 }
 
-// record certifies a key through priv, writes its certificate and adds
-// kc to the config. On failure it leaves no certificate behind; the key
-// on the token is the caller's to keep or delete.
+// record certifies a key through priv, writes its certificate and its
+// revocation certificate (see [Keyring.WriteRevocation]) and adds kc to
+// the config. On failure it leaves neither file behind; the key on the
+// token is the caller's to keep or delete.
 func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer) error {
 	cert, err := pgp.NewCertificate(priv, n.UserID, n.Created, n.Expires, crypto.SHA512)
 	if err != nil {
@@ -193,8 +198,14 @@ func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer) error {
 	if err := writeCert(certPath, cert); err != nil {
 		return err
 	}
+	revPath := RevocationPath(k.cfg, kc)
+	if err := writeRevocation(revPath, cert, priv, time.Now()); err != nil {
+		os.Remove(certPath)
+		return err
+	}
 	if err := k.cfg.AddKey(n.Name, kc); err != nil {
 		os.Remove(certPath)
+		os.Remove(revPath)
 		return err
 	}
 	return nil
