@@ -3,11 +3,13 @@ package authenticode
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"signstar/pkg/cms"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +262,37 @@ func TestAppend(t *testing.T) {
 				t.Error("sbverify refused sbsign's signature appended to ours")
 			}
 		})
+	}
+}
+
+// TestExpect: a blob SignDigest makes verifies against Expect for its own
+// image hash with cms.Verify, as a digest-only client checks it, and not
+// for another hash or with its signature changed.
+func TestExpect(t *testing.T) {
+	ts := newTestSigner(t, crypto.SHA256)
+	digest := sha256.Sum256([]byte("image"))
+	other := sha256.Sum256([]byte("other image"))
+	blob, err := SignDigest(digest[:], ts.signer, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Expect(digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cms.Verify(blob, ts.signer.Cert, want); err != nil {
+		t.Fatalf("cms.Verify: %v", err)
+	}
+	wrong, err := Expect(other[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cms.Verify(blob, ts.signer.Cert, wrong) == nil {
+		t.Error("the blob verified for another image hash")
+	}
+	changed := bytes.Clone(blob)
+	changed[len(changed)-1] ^= 1
+	if cms.Verify(changed, ts.signer.Cert, want) == nil {
+		t.Error("the blob verified with its signature changed")
 	}
 }

@@ -1,7 +1,9 @@
 package authenticode
 
 import (
+	"crypto"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/asn1"
 	"errors"
 	"fmt"
@@ -82,4 +84,16 @@ func Sign(image []byte, s *cms.Signer, o Options) ([]byte, error) {
 		return nil, err
 	}
 	return im.insert(blob, o.Append)
+}
+
+// Expect is what the PKCS#7 blob [SignDigest] makes over digest, a
+// SHA-256 image hash, says, as [cms.Verify] checks it: a client checks a
+// signing host's blob with it before [Insert] puts it into the image.
+func Expect(digest []byte) (cms.Expect, error) {
+	idc, err := IndirectData(crypto.SHA256, digest)
+	if err != nil {
+		return cms.Expect{}, err
+	}
+	md := sha256.Sum256(contents(idc))
+	return cms.Expect{ContentType: oidSpcIndirectData, Content: idc, Digest: md[:], Attributes: true}, nil
 }

@@ -12,7 +12,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -22,6 +21,7 @@ import (
 	"strings"
 
 	"signstar/pkg/authenticode"
+	"signstar/pkg/cms"
 	"signstar/pkg/kmod"
 	"signstar/pkg/request"
 )
@@ -344,7 +344,7 @@ func (in *x509Input) finish(out []byte, cert *x509.Certificate, appendSig bool) 
 	case "authenticode":
 		return in.finishImage(out, cert, appendSig)
 	}
-	err := verifyCMS(out, cert, cmsWant{contentType: oidData, digest: in.digest, attributes: true})
+	err := cms.Verify(out, cert, cms.Expect{ContentType: cms.OIDData, Digest: in.digest, Attributes: true})
 	return out, err
 }
 
@@ -357,7 +357,7 @@ func (in *x509Input) finishModule(block []byte, cert *x509.Certificate) ([]byte,
 	if err != nil || sig == nil || sig.Start != len(in.data) || !bytes.Equal(kmod.Block(sig.CMS), block) {
 		return nil, errors.New("response is not one module signature block")
 	}
-	if err := verifyCMS(sig.CMS, cert, cmsWant{contentType: oidData, digest: in.digest}); err != nil {
+	if err := cms.Verify(sig.CMS, cert, cms.Expect{ContentType: cms.OIDData, Digest: in.digest}); err != nil {
 		return nil, err
 	}
 	return signed, nil
@@ -367,7 +367,7 @@ func (in *x509Input) finishModule(block []byte, cert *x509.Certificate) ([]byte,
 // SpcIndirectDataContent of this image's hash and whose signed attributes
 // carry its digest, inserts it, and checks the signed image's hash again.
 func (in *x509Input) finishImage(blob []byte, cert *x509.Certificate, appendSig bool) ([]byte, error) {
-	if err := verifyCMS(blob, cert, authenticodeWant(in.digest)); err != nil {
+	if err := verifyBlob(blob, cert, in.digest); err != nil {
 		return nil, err
 	}
 	signed, err := authenticode.Insert(in.data, blob, appendSig)
@@ -377,21 +377,13 @@ func (in *x509Input) finishImage(blob []byte, cert *x509.Certificate, appendSig 
 	return signed, checkSignedImage(signed, blob, in.digest)
 }
 
-// authenticodeWant is what a PKCS#7 blob over the image hash digest says:
-// SpcIndirectDataContent as sbsign writes it, and as messageDigest the
-// hash of its value without its tag and length (Authenticode PE,
-// "Authenticode-Specific Structures").
-func authenticodeWant(digest []byte) cmsWant {
-	idc, err := authenticode.IndirectData(crypto.SHA256, digest)
-	var v asn1.RawValue
-	if err == nil {
-		_, err = asn1.Unmarshal(idc, &v)
-	}
+// verifyBlob checks a host's Authenticode blob over the image hash digest.
+func verifyBlob(blob []byte, cert *x509.Certificate, digest []byte) error {
+	want, err := authenticode.Expect(digest)
 	if err != nil {
-		panic("BUG: SpcIndirectDataContent of a SHA-256 digest: " + err.Error())
+		return fmt.Errorf("BUG: %v", err)
 	}
-	md := sha256.Sum256(v.Bytes)
-	return cmsWant{contentType: oidSpcIndirectData, content: idc, digest: md[:], attributes: true}
+	return cms.Verify(blob, cert, want)
 }
 
 // checkSignedImage reads the signed image back as a verifier would: same

@@ -256,7 +256,7 @@ func checkX509Output(t *testing.T, format string, data []byte, res Result, cert 
 			t.Fatalf("module: signature %v, %v; prefix kept: %v; output %s", sig, err, sig != nil && bytes.Equal(out[:sig.Start], unsigned), res.Output)
 		}
 		d := sha256.Sum256(unsigned)
-		if err := verifyCMS(sig.CMS, cert, cmsWant{contentType: oidData, digest: d[:]}); err != nil {
+		if err := cms.Verify(sig.CMS, cert, cms.Expect{ContentType: cms.OIDData, Digest: d[:]}); err != nil {
 			t.Fatalf("module signature: %v", err)
 		}
 	case "authenticode":
@@ -277,7 +277,7 @@ func checkX509Output(t *testing.T, format string, data []byte, res Result, cert 
 			t.Fatal("the signed file changed")
 		}
 		d := sha256.Sum256(data)
-		if err := verifyCMS(out, cert, cmsWant{contentType: oidData, digest: d[:], attributes: true}); err != nil {
+		if err := cms.Verify(out, cert, cms.Expect{ContentType: cms.OIDData, Digest: d[:], Attributes: true}); err != nil {
 			t.Fatalf("CMS signature: %v", err)
 		}
 	}

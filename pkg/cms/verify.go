@@ -1,12 +1,13 @@
-package client
+package cms
 
 // A small CMS SignedData verifier (RFC 5652; PKCS #7 v1.5, RFC 2315, for
-// Authenticode), for what a host returns to an X.509 request: one
+// Authenticode), for what a signing host returns to an X.509 request: one
 // SignerInfo, named by issuer and serial number or by subject key
 // identifier of the pinned certificate, SHA-256, RSA PKCS #1 v1.5 or
 // ECDSA, with or without signed attributes. It checks what this client
 // asked for, against the one certificate it trusts; it is not a general
 // verifier (no chains, no other algorithms, no unsigned attributes read).
+// It lives beside the encoder so that the format has one home.
 
 import (
 	"bytes"
@@ -21,44 +22,35 @@ import (
 	"math/big"
 )
 
-var (
-	oidSignedData    = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 2}
-	oidData          = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}
-	oidContentType   = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 3}
-	oidMessageDigest = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 4}
-	oidSHA256        = asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}
-	oidRSA           = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 1}
-	oidRSASHA256     = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
-	oidECDSASHA256   = asn1.ObjectIdentifier{1, 2, 840, 10045, 4, 3, 2}
-	// SPC_INDIRECT_DATA_OBJID, Authenticode PE "Authenticode-Specific Structures".
-	oidSpcIndirectData = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 1, 4}
-)
+var oidRSASHA256 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}
 
-// cmsWant is what a SignedData must say.
-type cmsWant struct {
-	// contentType is the eContentType: id-data, or SpcIndirectDataContent.
-	contentType asn1.ObjectIdentifier
-	// content is the embedded content's DER (Authenticode), nil for
+// Expect is what a SignedData must say.
+type Expect struct {
+	// ContentType is the eContentType: id-data, or Authenticode's
+	// SpcIndirectDataContent.
+	ContentType asn1.ObjectIdentifier
+	// Content is the embedded content's value (Authenticode), nil for
 	// detached content.
-	content []byte
-	// digest is the message digest: of the detached data, or of the
+	Content []byte
+	// Digest is the message digest: of the detached data, or of the
 	// embedded content's value (Authenticode: without its tag and length).
-	digest []byte
-	// attributes: signed attributes are required (CMS, Authenticode) or
+	Digest []byte
+	// Attributes: signed attributes are required (CMS, Authenticode) or
 	// refused (kernel modules sign the digest itself, sign-file's
 	// CMS_NOATTR).
-	attributes bool
+	Attributes bool
 }
 
-// signerInfo is RFC 5652 section 5.3's SignerInfo, taken apart.
-type signerInfo struct {
+// parsedSignerInfo is RFC 5652 section 5.3's SignerInfo, taken apart.
+type parsedSignerInfo struct {
 	sid, digestAlg, attrs, sigAlg asn1.RawValue // attrs: FullBytes empty when absent
 	sig                           []byte
 }
 
-// verifyCMS checks der, a DER ContentInfo holding SignedData, against
-// cert and w.
-func verifyCMS(der []byte, cert *x509.Certificate, w cmsWant) error {
+// Verify checks der, a DER ContentInfo holding SignedData, against cert
+// and w: one SignerInfo naming cert, SHA-256, RSA PKCS #1 v1.5 or ECDSA,
+// over w.Digest (through the signed attributes when w.Attributes).
+func Verify(der []byte, cert *x509.Certificate, w Expect) error {
 	si, err := parseSignedData(der, w)
 	if err != nil {
 		return fmt.Errorf("bad CMS signature: %v", err)
@@ -71,12 +63,12 @@ func verifyCMS(der []byte, cert *x509.Certificate, w cmsWant) error {
 
 // parseSignedData returns the one SignerInfo of der, checking the content
 // it encapsulates against w.
-func parseSignedData(der []byte, w cmsWant) (*signerInfo, error) {
+func parseSignedData(der []byte, w Expect) (*parsedSignerInfo, error) {
 	var ci struct {
 		Type    asn1.ObjectIdentifier
 		Content asn1.RawValue `asn1:"explicit,tag:0"`
 	}
-	if rest, err := asn1.Unmarshal(der, &ci); err != nil || len(rest) > 0 || !ci.Type.Equal(oidSignedData) {
+	if rest, err := asn1.Unmarshal(der, &ci); err != nil || len(rest) > 0 || !ci.Type.Equal(OIDSignedData) {
 		return nil, errors.New("not one DER ContentInfo holding SignedData")
 	}
 	// With explicit tagging, Bytes is the whole inner value.
@@ -104,7 +96,7 @@ func parseSignedData(der []byte, w cmsWant) (*signerInfo, error) {
 // checkEncap checks encapContentInfo: its type, and its content, embedded
 // as PKCS #7 does it for Authenticode ([0] EXPLICIT the DER itself) or
 // absent for detached CMS.
-func checkEncap(e asn1.RawValue, w cmsWant) error {
+func checkEncap(e asn1.RawValue, w Expect) error {
 	var encap struct {
 		Type    asn1.ObjectIdentifier
 		Content asn1.RawValue `asn1:"optional,explicit,tag:0"`
@@ -112,11 +104,11 @@ func checkEncap(e asn1.RawValue, w cmsWant) error {
 	if rest, err := asn1.Unmarshal(e.FullBytes, &encap); err != nil || len(rest) > 0 {
 		return errors.New("malformed encapContentInfo")
 	}
-	if !encap.Type.Equal(w.contentType) {
-		return fmt.Errorf("content type %v, want %v", encap.Type, w.contentType)
+	if !encap.Type.Equal(w.ContentType) {
+		return fmt.Errorf("content type %v, want %v", encap.Type, w.ContentType)
 	}
-	if !bytes.Equal(encap.Content.Bytes, w.content) { // the inner value, as above
-		if w.content == nil {
+	if !bytes.Equal(encap.Content.Bytes, w.Content) { // the inner value, as above
+		if w.Content == nil {
 			return errors.New("content is embedded, want a detached signature")
 		}
 		return errors.New("embedded content is not the SpcIndirectDataContent of this image hash")
@@ -124,12 +116,12 @@ func checkEncap(e asn1.RawValue, w cmsWant) error {
 	return nil
 }
 
-func parseSignerInfo(der []byte) (*signerInfo, error) {
+func parseSignerInfo(der []byte) (*parsedSignerInfo, error) {
 	f, err := elements(der, 0x30)
 	if err != nil || len(f) < 5 {
 		return nil, errors.New("malformed SignerInfo")
 	}
-	si := &signerInfo{sid: f[1], digestAlg: f[2]}
+	si := &parsedSignerInfo{sid: f[1], digestAlg: f[2]}
 	rest := f[3:]
 	if rest[0].Class == asn1.ClassContextSpecific && rest[0].Tag == 0 {
 		si.attrs, rest = rest[0], rest[1:]
@@ -146,7 +138,7 @@ func parseSignerInfo(der []byte) (*signerInfo, error) {
 
 // check verifies the signer, the algorithms, the attributes and the
 // signature.
-func (si *signerInfo) check(cert *x509.Certificate, w cmsWant) error {
+func (si *parsedSignerInfo) check(cert *x509.Certificate, w Expect) error {
 	if err := checkSignerID(si.sid, cert); err != nil {
 		return err
 	}
@@ -163,15 +155,15 @@ func (si *signerInfo) check(cert *x509.Certificate, w cmsWant) error {
 // signedDigest is what the signature covers (RFC 5652 section 5.4): the
 // content's digest, or the digest of the signed attributes' DER, re-tagged
 // as the SET OF it is, once they carry the content type and digest asked.
-func (si *signerInfo) signedDigest(w cmsWant) ([]byte, error) {
+func (si *parsedSignerInfo) signedDigest(w Expect) ([]byte, error) {
 	has := len(si.attrs.FullBytes) > 0
 	switch {
-	case has && !w.attributes:
+	case has && !w.Attributes:
 		return nil, errors.New("has signed attributes; a module signature signs the digest itself")
-	case !has && w.attributes:
+	case !has && w.Attributes:
 		return nil, errors.New("has no signed attributes")
 	case !has:
-		return w.digest, nil
+		return w.Digest, nil
 	}
 	if err := checkAttributes(si.attrs.FullBytes, w); err != nil {
 		return nil, err
@@ -184,7 +176,7 @@ func (si *signerInfo) signedDigest(w cmsWant) ([]byte, error) {
 
 // checkAttributes requires exactly one content type and one message
 // digest attribute, with the values asked for.
-func checkAttributes(der []byte, w cmsWant) error {
+func checkAttributes(der []byte, w Expect) error {
 	attrs, err := elements(der, 0xa0) // [0] IMPLICIT SET OF Attribute
 	if err != nil {
 		return errors.New("malformed signed attributes")
@@ -200,17 +192,17 @@ func checkAttributes(der []byte, w cmsWant) error {
 		}
 		v := attr.Values[0].FullBytes
 		switch {
-		case attr.Type.Equal(oidContentType):
+		case attr.Type.Equal(OIDContentType):
 			contentType++
 			var oid asn1.ObjectIdentifier
-			if _, err := asn1.Unmarshal(v, &oid); err != nil || !oid.Equal(w.contentType) {
+			if _, err := asn1.Unmarshal(v, &oid); err != nil || !oid.Equal(w.ContentType) {
 				return errors.New("content type attribute does not name the content")
 			}
-		case attr.Type.Equal(oidMessageDigest):
+		case attr.Type.Equal(OIDMessageDigest):
 			digest++
 			var d []byte
-			if _, err := asn1.Unmarshal(v, &d); err != nil || !bytes.Equal(d, w.digest) {
-				return fmt.Errorf("is over other data: its message digest is %.16x..., want %.16x...", d, w.digest)
+			if _, err := asn1.Unmarshal(v, &d); err != nil || !bytes.Equal(d, w.Digest) {
+				return fmt.Errorf("is over other data: its message digest is %.16x..., want %.16x...", d, w.Digest)
 			}
 		}
 	}
@@ -250,7 +242,7 @@ func checkKeySignature(cert *x509.Certificate, alg asn1.RawValue, digest, sig []
 	}
 	switch pub := cert.PublicKey.(type) {
 	case *rsa.PublicKey:
-		if !oid.Equal(oidRSA) && !oid.Equal(oidRSASHA256) {
+		if !oid.Equal(oidRSAEncryption) && !oid.Equal(oidRSASHA256) {
 			return fmt.Errorf("signature algorithm %v for an RSA key", oid)
 		}
 		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, sig) != nil {
