@@ -76,6 +76,9 @@ type keyCmd struct {
 	List     keyListCmd     `cmd:"" help:"List the configured keys."`
 	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
 	X509     keyX509Cmd     `cmd:"" name:"x509" help:"Make, request and import a key's X.509 certificate (kernel modules, UEFI Secure Boot, CMS)."`
+	Extend   keyExtendCmd   `cmd:"" help:"Give a key a new expiry: a new self-signature made by the token key."`
+	Revoke   keyRevokeCmd   `cmd:"" help:"Revoke a key: a revocation signature made by the token key, added to its certificate; the key signs nothing more."`
+	Rotate   keyRotateCmd   `cmd:"" help:"Make a new key the default, its user ID certified by the old key, which stays configured."`
 }
 
 type keyGenerateCmd struct {

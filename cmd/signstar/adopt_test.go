@@ -179,8 +179,8 @@ func TestAdoptRefuses(t *testing.T) {
 				t.Errorf("config changed:\n%s", after)
 			}
 			certs, err := os.ReadDir(filepath.Join(f.dir, "certs"))
-			if err != nil || len(certs) != 1 || certs[0].Name() != "k.asc" {
-				t.Errorf("certs/ holds %v (%v), want k.asc only", certs, err)
+			if err != nil || len(certs) != 2 || certs[0].Name() != "k.asc" || certs[1].Name() != "k.rev" {
+				t.Errorf("certs/ holds %v (%v), want k.asc and its revocation certificate k.rev only", certs, err)
 			}
 		})
 	}
