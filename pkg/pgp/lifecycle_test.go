@@ -305,3 +305,40 @@ func TestSubpacketLength(t *testing.T) {
 		})
 	}
 }
+
+// FuzzKeptSubpackets: what a new self-signature keeps of a stored one (an
+// imported key's self-signature is anyone's making) is whole subpackets
+// of its hashed area, in order, none of those written anew, and it parses
+// as a subpacket area again.
+func FuzzKeptSubpackets(f *testing.F) {
+	f.Add(certificationArea(newTestCert(f, testKeys(f)[0].key).key(), testCreated, nil))
+	f.Add(subpacket(subpacket(nil, subSigExpiration, true, []byte{0, 0, 0, 1}), 11, false, []byte{9, 8}))
+	f.Add([]byte{255, 0, 0, 0, 2, 30, 1})
+	f.Add([]byte{193, 0, 1})
+	f.Fuzz(func(t *testing.T, area []byte) {
+		if len(area) > 0xffff {
+			return
+		}
+		suffix := append([]byte{4, 0x13, 22, 10, byte(len(area) >> 8), byte(len(area))}, area...)
+		kept, err := keptSubpackets(&packet.Signature{HashSuffix: suffix})
+		if err != nil {
+			return
+		}
+		rest := area
+		for len(kept) > 0 {
+			l, hdr, err := subpacketLength(kept)
+			if err != nil {
+				t.Fatalf("kept subpackets do not parse: %v", err)
+			}
+			switch kept[hdr] &^ 0x80 {
+			case subCreationTime, subKeyExpiration, subSigExpiration, subIssuer, subIssuerFpr:
+				t.Fatalf("kept subpacket type %d", kept[hdr]&^0x80)
+			}
+			i := bytes.Index(rest, kept[:hdr+l])
+			if i < 0 {
+				t.Fatalf("kept subpacket %x is not in the area, in order", kept[:hdr+l])
+			}
+			rest, kept = rest[i+hdr+l:], kept[hdr+l:]
+		}
+	})
+}
