@@ -145,6 +145,7 @@ func TestKeyRevoke(t *testing.T) {
 	fpr := f.fingerprint("repo")
 	data := []byte("signed before\n")
 	before := f.ok(data, "sign", "--key", "repo")
+	time.Sleep(time.Second) // the revocation is later than the signature, in seconds
 	f.ok(nil, "key", "revoke", "--name", "repo", "--reason", "retired", "--message", "moved to the 2027 key")
 	rec := lastKeyEvent(t, f)
 	rec.want(t, changedFields("revoke", "repo", fpr))
@@ -165,12 +166,25 @@ func TestKeyRevoke(t *testing.T) {
 	if !strings.Contains(out, "Revoked") || !strings.Contains(out, "moved to the 2027 key") || !strings.Contains(out, "retired") {
 		t.Errorf("sq inspect does not show the revocation, its reason and message:\n%s", out)
 	}
-	// A signature made before stays a good signature (gpgv judges the
-	// signature, not the key's later fate).
+	// "retired" is a soft revocation (RFC 4880 section 5.2.3.23): a
+	// signature made before it stays good, for gpgv and for sqv.
 	if err := verifytest.GPGV(t, cert, data, before); err != nil {
-		t.Logf("gpgv on a signature made before the revocation: %v", err)
+		t.Errorf("gpgv of a signature made before the revocation: %v", err)
+	}
+	if err := verifytest.SQV(t, cert, data, before); err != nil {
+		t.Errorf("sqv of a signature made before the revocation: %v", err)
 	}
 	assertError(t, f.run(data, "sign", "--key", "repo"), 1, "revoked")
+
+	// "compromised" is a hard revocation: sqv refuses even a signature
+	// made before it.
+	f.generate("leaked", "ed25519")
+	early := f.ok(data, "sign", "--key", "leaked")
+	time.Sleep(time.Second)
+	f.ok(nil, "key", "revoke", "--name", "leaked", "--reason", "compromised")
+	if err := verifytest.SQV(t, f.ok(nil, "key", "export", "--name", "leaked"), data, early); err == nil {
+		t.Errorf("sqv accepts a signature by a key revoked as compromised")
+	}
 	assertUnchanged(t, f, func() {
 		assertError(t, f.run(nil, "key", "revoke", "--name", "repo", "--reason", "compromised"), 2, "is revoked")
 	})
