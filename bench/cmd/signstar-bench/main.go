@@ -99,6 +99,7 @@ type results struct {
 	growth             []growthRow
 	ssh                []sshRow
 	req                []reqRow
+	front, x509, rss   []*series // section 6
 }
 
 func step(format string, args ...any) {
@@ -112,6 +113,9 @@ func measure(f *fixture, c counts, repo string) (*results, error) {
 	if err := f.token(); err != nil {
 		return nil, err
 	}
+	if err := f.x509Key(); err != nil {
+		return nil, err
+	}
 	for _, in := range []struct {
 		label string
 		size  int64
@@ -119,6 +123,9 @@ func measure(f *fixture, c counts, repo string) (*results, error) {
 		if err := f.input(in.label, in.size); err != nil {
 			return nil, err
 		}
+	}
+	if err := f.releaseInputs(); err != nil {
+		return nil, err
 	}
 	if err := f.gpg(); err != nil {
 		return nil, err
@@ -133,27 +140,37 @@ func measure(f *fixture, c counts, repo string) (*results, error) {
 		hold(f)
 	}
 	var err error
-	step("1/5 small input: %d interleaved rounds of %d commands", c.smallRuns, 13)
+	step("1/6 small input: %d interleaved rounds of %d commands", c.smallRuns, 13)
 	if r.small, err = f.small(c); err != nil {
 		return nil, err
 	}
-	step("2/5 large input: %s, %d rounds", c.largeLabel, c.largeRuns)
+	step("2/6 large input: %s, %d rounds", c.largeLabel, c.largeRuns)
 	if r.large, err = f.large(c); err != nil {
 		return nil, err
 	}
-	step("5/5 cost growth: 1 KiB .. %s", c.largeLabel)
+	step("5/6 cost growth: 1 KiB .. %s", c.largeLabel)
 	if r.growth, err = f.growth(c, r.large); err != nil {
 		return nil, err
 	}
 	if err := f.grant(); err != nil { // root runs may have added token files
 		return nil, err
 	}
-	step("3/5 over SSH: %d sessions per concurrency, mode and workload", c.sshTotal)
+	step("3/6 over SSH: %d sessions per concurrency, mode and workload", c.sshTotal)
 	if r.ssh, err = f.overSSH(c, time.Now().Add(10*time.Minute)); err != nil {
 		return nil, err
 	}
-	step("4/5 digest-only requests: %d runs each", c.reqRuns)
+	step("4/6 digest-only requests: %d runs each", c.reqRuns)
 	if r.req, err = f.digestOnly(c); err != nil {
+		return nil, err
+	}
+	step("6/6 release tooling: gpg front end %d rounds, X.509 formats %d rounds, 100 MiB peak RSS %d rounds", c.frontRuns, c.x509Runs, c.rssRuns)
+	if r.front, err = f.frontEnd(c); err != nil {
+		return nil, err
+	}
+	if r.x509, err = f.x509Formats(c); err != nil {
+		return nil, err
+	}
+	if r.rss, err = f.x509RSS(c); err != nil {
 		return nil, err
 	}
 	r.ended, r.loadEnd = time.Now(), loadavg()

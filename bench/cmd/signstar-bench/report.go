@@ -288,8 +288,55 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	perFloor := (last.floor.cpu().median - first.floor.cpu().median) / float64(last.bytes-first.bytes) * 1e6
 	p("\nMarginal CPU per byte (from 1 KiB to %s): signstar %.2f ns/B, sha512sum %.2f ns/B; fixed cost per signature: %.1f ms of CPU.\n", r.c.largeLabel, per, perFloor, first.signstar.cpu().median)
 
+	r.releaseTooling(w)
+
 	p("\n")
 	w.Write(notes)
+}
+
+// releaseTooling is section 6: the gpg front end and the X.509 formats.
+func (r *results) releaseTooling(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	p("\n## 6. Release tooling: the gpg front end and the X.509 formats\n\n")
+	p("Section 3's sshd and token, one new connection per command (no ControlMaster), and one key, `%s`: RSA-3072 with a self-signed X.509 certificate (`key x509 self-sign`). ", x509Key)
+	p("The front end is signstar started as `gpg` through a symlink first in `PATH`, with a client config (`SIGNSTAR_CLIENT_CONFIG`) naming this sshd and pinning the key's certificate: `--detach-sign` hashes the file here and sends its SHA-512 state (`sign --request`), `--clearsign` sends the text; both verify the signature against the pinned certificate before writing it. ")
+	p("The input is a 4 KiB text shaped like an apt Release file; %d interleaved runs after 2 warm-up rounds. CPU is the client's: the command and its ssh child.\n\n", r.c.frontRuns)
+	p("| command | median ms | min ms | max ms | client CPU ms (median) |\n| --- | ---: | ---: | ---: | ---: |\n")
+	for _, s := range r.front {
+		wl := s.wall()
+		p("| `%s` | %s | %s | %s | %s |\n", s.label, f1(wl.median), f1(wl.min), f1(wl.max), f1(s.cpu().median))
+	}
+	bare := r.front[0].wall().median
+	p("\n| the front end over a bare `ssh host sign` (medians) | added ms | ratio |\n| --- | ---: | ---: |\n")
+	for _, s := range r.front[1:] {
+		p("| `%s` | %+.1f | %.2fx |\n", s.label, s.wall().median-bare, s.wall().median/bare)
+	}
+
+	p("\nEach X.509 format over SSH next to the OpenPGP `sign` of the same file, `ssh host sign [--format F] --key %s < FILE > OUT`; %d interleaved runs after one warm-up round. ", x509Key, r.c.x509Runs)
+	p("The 1 MiB module is an ELF object built with gcc (a `.modinfo` section and a large static array); the EFI image is Debian's systemd-boot.\n\n")
+	p("| command | median ms | min ms | max ms | / OpenPGP `sign` of the same file |\n| --- | ---: | ---: | ---: | ---: |\n")
+	openpgp := map[string]float64{}
+	for _, s := range r.x509 {
+		if cmd, in, _ := strings.Cut(s.label, " < "); cmd == "sign" {
+			openpgp[in] = s.wall().median
+		}
+	}
+	for _, s := range r.x509 {
+		wl := s.wall()
+		ratio := ""
+		if cmd, in, _ := strings.Cut(s.label, " < "); cmd != "sign" && openpgp[in] > 0 {
+			ratio = fmt.Sprintf("%.2fx", wl.median/openpgp[in])
+		}
+		p("| `%s` | %s | %s | %s | %s |\n", s.label, f1(wl.median), f1(wl.min), f1(wl.max), ratio)
+	}
+
+	p("\nPeak RSS of the signing process for 100 MiB inputs: the account's login shell as sshd starts it (`signstar -c COMMAND`, the drop-in's environment, standard input from the file, output discarded) under `/usr/bin/time`; %d runs after one warm-up round. ", r.c.rssRuns)
+	p("kmod and authenticode hold the input in memory (at most 256 MiB); the 100 MiB module is built as the 1 MiB one, the image is systemd-boot with section 2's 100 MiB input appended as a section by `objcopy --add-section`.\n\n")
+	p("| command | median s | CPU s (median) | peak RSS MiB (max) |\n| --- | ---: | ---: | ---: |\n")
+	for _, s := range r.rss {
+		wl := s.wall()
+		p("| `%s` | %.2f | %.2f | %.1f |\n", s.label, wl.median/1000, s.cpu().median/1000, s.rssMiB().max)
+	}
 }
 
 func mbps(size int64, medianMs float64) float64 { return float64(size) / 1e6 / (medianMs / 1000) }

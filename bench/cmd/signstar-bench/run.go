@@ -65,6 +65,11 @@ func run(c spec, timeout time.Duration) (sample, error) {
 		f.Close()
 		timeOut = f.Name()
 		defer os.Remove(timeOut)
+		if c.cred != nil { // time runs as the command's user and writes this file
+			if err := os.Chown(timeOut, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
+				return sample{}, err
+			}
+		}
 		argv = append([]string{gnuTime, "-f", "%M", "-o", timeOut}, argv...)
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
