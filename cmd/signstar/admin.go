@@ -73,9 +73,10 @@ func (c *initCmd) Run(g *cli) error {
 type keyCmd struct {
 	Generate keyGenerateCmd `cmd:"" help:"Generate a key pair on the token and its OpenPGP certificate."`
 	Adopt    keyAdoptCmd    `cmd:"" help:"Take over a key pair made on the token by another tool, and make its OpenPGP certificate."`
-	Import   keyImportCmd   `cmd:"" help:"Put an existing OpenPGP secret key on the token, keeping its fingerprint and certificate."`
 	List     keyListCmd     `cmd:"" help:"List the configured keys."`
 	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
+	Show     keyShowCmd     `cmd:"" help:"Show a key: fingerprint, type, dates, user ID, allow list, notations, token id, X.509 certificate, and whether the token still holds it."`
+	Delete   keyDeleteCmd   `cmd:"" help:"Delete a key: out of the config, its files moved aside, its key pair destroyed on the token (unless kept)."`
 	X509     keyX509Cmd     `cmd:"" name:"x509" help:"Make, request and import a key's X.509 certificate (kernel modules, UEFI Secure Boot, CMS)."`
 	Extend   keyExtendCmd   `cmd:"" help:"Give a key a new expiry: a new self-signature made by the token key."`
 	Revoke   keyRevokeCmd   `cmd:"" help:"Revoke a key: a revocation signature made by the token key, added to its certificate; the key signs nothing more."`
