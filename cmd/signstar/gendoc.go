@@ -60,6 +60,10 @@ var remoteCommands = []term{
 		"Read a digest-only signing request (JSON, version 1, as 'signstar request' and Arch Linux Signstar's client send it) " +
 			"from standard input and write the response, which carries an armored signature (one key only)."},
 	{"cert [--key NAME]", "Print the key's armored OpenPGP certificate."},
+	{"certs", "Print every key this session may use (its SSH key on the key's allow list) as one JSON object: " +
+		"a list certs of objects with name, fingerprint and certificate (armored), sorted by name, each given out once " +
+		"the token has shown it holds the key; for clients that refresh pinned certificates. It leaves one answered " +
+		"audit record per key, with one request ID."},
 	{"version", "Print the version line, as --version does."},
 	{"help", "Print a summary of these commands."},
 }

@@ -43,6 +43,7 @@ commands:
                                        answer an X.509 digest-only request (JSON) on stdin
   cert [--key NAME]                    print the key's armored OpenPGP certificate
   cert --x509 [--key NAME]             print the key's X.509 certificate and chain (PEM)
+  certs                                print every key you may use, with its certificate (JSON)
   version                              print the signstar version
   help                                 print this text
 `
@@ -124,6 +125,8 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 		return j.answer([]byte(versionLine()+"\n"), nil)
 	case remote.Help:
 		return j.answer([]byte(remoteHelp), nil)
+	case remote.Certs:
+		return j.answer(j.certs(sess))
 	}
 	names := cmd.Keys()
 	for i, name := range names {

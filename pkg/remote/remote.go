@@ -23,6 +23,8 @@
 //	                           key identifier, as sign-file -k does)
 //	cert [--key NAME] [--x509] print the key's armored OpenPGP certificate,
 //	                           or its X.509 certificate and chain (PEM)
+//	certs                      print every key the session may use, with its
+//	                           armored certificate, as JSON
 //	version | help
 //
 // A sign command may name several keys (a key transition: gpg -u OLD -u
@@ -50,6 +52,7 @@ type Action string
 const (
 	Sign    Action = "sign"
 	Cert    Action = "cert"
+	Certs   Action = "certs" // every key the session may use (read-only)
 	Version Action = "version"
 	Help    Action = "help"
 )
@@ -118,7 +121,7 @@ func Parse(line string) (Command, error) {
 		return parseFlags(verb, args, true)
 	case Cert:
 		return parseFlags(verb, args, false)
-	case Version, Help:
+	case Version, Help, Certs:
 		if len(args) > 0 {
 			return Command{}, refusal.Errorf("%s takes no arguments", verb)
 		}

@@ -30,6 +30,8 @@ func TestParse(t *testing.T) {
 		{"cert", "cert", Command{Action: Cert}, ""},
 		{"cert key", "cert --key repo", Command{Action: Cert, Key: "repo"}, ""},
 		{"version", "version", Command{Action: Version}, ""},
+		{"certs", "certs", Command{Action: Certs}, ""},
+		{"certs with a key", "certs --key repo", Command{}, "certs takes no arguments"},
 		{"help", "help", Command{Action: Help}, ""},
 		{"cert armor", "cert --armor", Command{}, `does not take "--armor"`},
 		{"shell", "sign; rm -rf /", Command{}, `unknown command "sign;"`},
@@ -112,7 +114,7 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "sign", "sign --key repo --armor", "cert --key=x", "version", "help",
 		"sign --clearsign --key repo", "sign --text --armor", "sign --request --text",
 		"scp -t .", "sign --key a --key b", "sign --key a --key a", "sign --request --key a --key b", "sign\x00", strings.Repeat("x", 300),
-		"sign --format kmod --key m", "sign --format=authenticode --append", "sign --format cms --armor", "cert --x509"} {
+		"sign --format kmod --key m", "sign --format=authenticode --append", "sign --format cms --armor", "cert --x509", "certs", "certs --x509"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -134,7 +136,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted non-printable line %q", line)
 		}
 		switch c.Action {
-		case Sign, Cert, Version, Help:
+		case Sign, Cert, Certs, Version, Help:
 		default:
 			t.Fatalf("unknown action %q", c.Action)
 		}
