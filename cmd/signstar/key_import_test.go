@@ -119,11 +119,12 @@ func (f *fixture) checkSigns(name string, cert []byte) {
 	verifytest.All(f.t, cert, data, sig)
 }
 
-// TestKeyImport imports keys gpg made, and checks that signstar signs for
-// the original certificate afterwards.
+// TestKeyImport imports keys gpg made (Ed25519, RSA 3072, ECDSA P-256 and
+// P-384), and checks that signstar signs for the original certificate
+// afterwards, that the stored certificate is gpg's, and the audit record.
 func TestKeyImport(t *testing.T) {
 	g := newGPGKeys(t)
-	for _, algo := range []string{"ed25519", "rsa3072"} {
+	for _, algo := range []string{"ed25519", "rsa3072", "nistp256", "nistp384"} {
 		t.Run(algo, func(t *testing.T) {
 			f := newFixture(t)
 			uid := "Imported " + algo + " <" + algo + "@example.org>"
@@ -211,7 +212,9 @@ func TestKeyImportPassphrase(t *testing.T) {
 	f.assertUnchanged(before)
 	assertError(t, f.run(secret, "key", "import", "--name", "p", "--passphrase-file", wrong), 2, "wrong passphrase")
 	f.assertUnchanged(before)
-	if got := f.importKey(secret, "--name", "p", "--passphrase-file", right); got != fpr {
+	// From a file this time, as from standard input above.
+	file := writeSecretFile(t, f.dir, "secret.asc", string(secret))
+	if got := f.importKey(nil, "--name", "p", "--file", file, "--passphrase-file", right); got != fpr {
 		t.Fatalf("key import printed %q, want %s", got, fpr)
 	}
 	f.checkSigns("p", cert)
