@@ -11,6 +11,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"signstar/internal/verifytest"
 )
 
 // reread serializes c and reads it back as ReadStoredCertificate does,
@@ -341,4 +343,54 @@ func FuzzKeptSubpackets(f *testing.F) {
 			rest, kept = rest[i+hdr+l:], kept[hdr+l:]
 		}
 	})
+}
+
+// TestExtendExpired: a key extended after its first expiry signs again,
+// and its signatures verify, with a fixed clock; before the extension the
+// same signature is refused.
+func TestExtendExpired(t *testing.T) {
+	k := testKeys(t)[0].key
+	c, err := NewCertificate(k, testUID, testCreated, testCreated.AddDate(0, 0, 1), crypto.SHA512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("signed after the first expiry\n")
+	late := testSigTime // five months after the first expiry
+	s, err := NewSigner(c, k, crypto.SHA512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := s.Sign(&out, bytes.NewReader(data), Options{Time: late}); err == nil {
+		t.Fatalf("an expired key signed")
+	}
+	first := armoredCert(t, c)
+	if err := c.Extend(k, late.AddDate(5, 0, 0), late.Add(-time.Hour), crypto.SHA512); err != nil {
+		t.Fatalf("Extend: %v", err)
+	}
+	c = reread(t, c)
+	s, err = NewSigner(c, k, crypto.SHA512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := sign(t, s, data, Options{Time: late})
+	if err := Verify(c, bytes.NewReader(sig), bytes.NewReader(data)); err != nil {
+		t.Errorf("Verify with the extended certificate: %v", err)
+	}
+	if _, err := openpgp.CheckDetachedSignature(openpgp.EntityList{c.entity}, bytes.NewReader(data), bytes.NewReader(sig), &packet.Config{Time: func() time.Time { return late }}); err != nil {
+		t.Errorf("go-crypto CheckDetachedSignature at the signature's time: %v", err)
+	}
+	// sqv judges the key at the signature's time: the fixed clock is the
+	// signature's creation time.
+	if err := verifytest.SQV(t, armoredCert(t, c), data, sig); err != nil {
+		t.Errorf("sqv with the extended certificate: %v", err)
+	}
+	if err := verifytest.SQV(t, first, data, sig); err == nil {
+		t.Errorf("sqv accepts a signature made after the first expiry under the first certificate")
+	}
+	// gpgv 2.2 accepts it under either certificate: it only notes that
+	// a key has expired, so it cannot tell the two apart.
+	if err := verifytest.GPGV(t, armoredCert(t, c), data, sig); err != nil {
+		t.Errorf("gpgv with the extended certificate: %v", err)
+	}
 }
