@@ -209,9 +209,14 @@ func choose(e *openpgp.Entity, want string) (*packet.PrivateKey, *packet.Signatu
 // canSign says whether a self-signature lets its key sign: key flag 0x02
 // (RFC 4880 section 5.2.3.21), or no key flags at all, which older keys
 // have and verifiers accept.
-func canSign(sig *packet.Signature) bool { return !sig.FlagsValid || sig.FlagSign }
+// A missing signature (go-crypto keeps none that does not verify) signs
+// nothing.
+func canSign(sig *packet.Signature) bool { return sig != nil && (!sig.FlagsValid || sig.FlagSign) }
 
 func usage(sig *packet.Signature) string {
+	if sig == nil {
+		return "none: no valid self-signature"
+	}
 	if !sig.FlagsValid {
 		return "none"
 	}
@@ -341,6 +346,11 @@ func (k *SecretKey) fromECDSA(pk *packet.PublicKey, s *goecdsa.PrivateKey) error
 	default:
 		return fmt.Errorf("unsupported algorithm %s: signstar imports ECDSA on P-256 and P-384", describeKey(pk))
 	}
+	// go-crypto checks that d times the base point is the public key,
+	// which d + n passes too; FillBytes would panic on it.
+	if s.D.Sign() <= 0 || s.D.Cmp(c.Params().N) >= 0 {
+		return fmt.Errorf("ecdsa secret out of range for %s", c.Params().Name)
+	}
 	d := s.D.FillBytes(make([]byte, (c.Params().BitSize+7)/8))
 	key, err := ecdsa.ParseRawPrivateKey(c, d)
 	if err != nil {
@@ -432,11 +442,22 @@ func wipeEntity(e *openpgp.Entity) {
 
 // wipeGoKey zeroes the secret go-crypto parsed into priv, as far as Go
 // allows: the words behind each big.Int (big.Int.Bits shares them) and
-// the EdDSA seed. Out of reach are crypto/rsa's precomputed copy of the
-// key (rsa.PrivateKey.Precompute, which go-crypto calls, keeps one in an
-// unexported field), the decrypted packet body go-crypto parsed the
-// values from, and anything the garbage collector copied while moving
-// memory; they are unreferenced and die with the process.
+// the EdDSA seed. Out of reach, unreferenced once ReadSecretKey returns
+// and gone with the process (or with the next garbage collection's reuse
+// of their memory), are:
+//   - crypto/rsa's precomputed copy of the key (rsa.PrivateKey.Precompute,
+//     which go-crypto calls, keeps one in an unexported field), and
+//     crypto/ecdsa's copy of the scalar in the key fromECDSA parses;
+//   - go-crypto's buffers: the secret key packet's body it read whole
+//     (plaintext for an unprotected key), the plaintext it decrypted, the
+//     key it derived from the passphrase (S2K, RFC 4880 section 3.7);
+//   - the bufio and armor (base64) decoders' buffers of the input;
+//   - temporaries of math/big arithmetic (the CRT values fromRSA
+//     computes are zeroed; the library's scratch space is not).
+//
+// Nothing of it is written to disk by signstar; the process's memory is
+// not locked (mlock), so a host that swaps to an unencrypted device may
+// keep a copy there.
 func wipeGoKey(priv *packet.PrivateKey) {
 	if priv == nil {
 		return

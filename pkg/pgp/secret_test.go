@@ -6,6 +6,7 @@ import (
 	"crypto/dsa"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	goecdsa "github.com/ProtonMail/go-crypto/openpgp/ecdsa"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
@@ -146,6 +148,49 @@ func wiped(s Secret) bool {
 	return true
 }
 
+// gpgSecretKeys are keys gpg 2.2 made with --quick-gen-key and exported
+// with --export-secret-keys --armor, for test only; the protected one's
+// passphrase is gpgPassphrase.
+var gpgSecretKeys = []string{"secret-ed25519.asc", "secret-rsa2048.asc", "secret-ed25519-cv25519.asc", "secret-p256-protected.asc"}
+
+const gpgPassphrase = "signstar-test"
+
+// TestReadSecretKeyGPG reads keys as gpg exports them (old-format packet
+// headers, gpg's S2K and checksums).
+func TestReadSecretKeyGPG(t *testing.T) {
+	tests := []struct {
+		file      string
+		wantAlg   string
+		leftOut   int
+		protected bool
+	}{
+		{"secret-ed25519.asc", "ed25519", 0, false},
+		{"secret-rsa2048.asc", "rsa2048", 0, false},
+		{"secret-ed25519-cv25519.asc", "ed25519", 1, false},
+		{"secret-p256-protected.asc", "p256", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			var opts SecretKeyOptions
+			if tt.protected {
+				opts.Passphrase = []byte(gpgPassphrase)
+			}
+			k, err := ReadSecretKey(readTestdata(t, tt.file), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.Algorithm != tt.wantAlg || len(k.LeftOut) != tt.leftOut || k.Cert == nil || k.Cert.Fingerprint() != k.Fingerprint {
+				t.Fatalf("%s key %s, certificate %v, left out %q", k.Algorithm, k.Fingerprint, k.Cert, k.LeftOut)
+			}
+			if err := secretMatches(k); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestReadSecretKeyPassphrase: a protected key is refused without its
+// passphrase and with a wrong one.
 func TestReadSecretKeyPassphrase(t *testing.T) {
 	e := newEntity(t, &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519})
 	if err := e.EncryptPrivateKeys([]byte("correct horse"), nil); err != nil {
@@ -209,6 +254,19 @@ func TestReadSecretKeyRefuses(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestReadSecretKeyScalarRange: an ECDSA secret d + n, which go-crypto's
+// check (d times the base point is the public key) lets through, is
+// refused rather than taken (or crashing the conversion).
+func TestReadSecretKeyScalarRange(t *testing.T) {
+	e := newEntity(t, &packet.Config{Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP256})
+	d := e.PrivateKey.PrivateKey.(*goecdsa.PrivateKey).D
+	d.Add(d, elliptic.P256().Params().N)
+	_, err := ReadSecretKey(secretBytes(t, e, true), SecretKeyOptions{})
+	if err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("error %v, want the secret refused as out of range", err)
 	}
 }
 
@@ -302,15 +360,19 @@ func TestReadSecretKeyE257(t *testing.T) {
 // public key has at its creation time, and the certificate (for a
 // primary key) has that fingerprint too; Wipe zeroes the secret.
 func FuzzReadSecretKey(f *testing.F) {
-	ed := newEntity(f, &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519})
-	p256 := newEntity(f, &packet.Config{Algorithm: packet.PubKeyAlgoECDSA, Curve: packet.CurveNistP256})
-	rsaKey := newEntity(f, &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 2048})
-	for _, e := range []*openpgp.Entity{ed, p256, rsaKey} {
-		f.Add(secretBytes(f, e, true))
-		f.Add(secretBytes(f, e, false))
+	// Keys gpg made, read from files: generating an RSA key in every
+	// fuzz worker would take most of a short run.
+	for _, name := range gpgSecretKeys {
+		asc := readTestdata(f, name)
+		f.Add(asc, false)
+		f.Add(dearmorBytes(f, asc), true)
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		k, err := ReadSecretKey(in, SecretKeyOptions{})
+	f.Fuzz(func(t *testing.T, in []byte, withPassphrase bool) {
+		var opts SecretKeyOptions
+		if withPassphrase {
+			opts.Passphrase = []byte(gpgPassphrase)
+		}
+		k, err := ReadSecretKey(in, opts)
 		if err != nil {
 			return
 		}
