@@ -10,13 +10,13 @@ package main
 // in pieces, so both are held in memory, up to x509Max.
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -57,7 +57,7 @@ func (j *job) signX509(name string, cmd remote.Command) ([]byte, error) {
 		return nil, err
 	}
 	j.rec.Format = audit.Format(cmd.Format)
-	j.rec.InputSize, j.rec.InputSHA256, j.rec.InputSHA512 = x.size, x.sha256, x.sha512
+	j.rec.InputSize, j.rec.InputSHA256, j.rec.InputSHA512 = x.in.size, x.in.h256.Sum(nil), x.in.h512.Sum(nil)
 	j.rec.SignedDigest, j.rec.SignatureCreated = x.signed, created
 	return out, nil
 }
@@ -105,61 +105,84 @@ type x509Job struct {
 	armor, append, keyID bool
 	created              time.Time
 
-	size           int64
-	sha256, sha512 []byte
-	signed         []byte // the digest a module or image signature covers
+	in     inputHashes // what was read of the input
+	signed []byte      // the digest a module or image signature covers
 }
 
+// inputHashes counts and hashes the input for the record as it is read.
+type inputHashes struct {
+	size       int64
+	h256, h512 hash.Hash
+}
+
+func (ih *inputHashes) Write(p []byte) (int, error) {
+	if ih.h256 == nil {
+		ih.h256, ih.h512 = sha256.New(), sha512.New()
+	}
+	ih.size += int64(len(p))
+	ih.h256.Write(p)
+	ih.h512.Write(p)
+	return len(p), nil
+}
+
+// sign reads r, at most x509Max bytes, through the record's hashes. A
+// module and a CMS signature stream; an image is held in memory, since
+// its hash skips fields all over it.
 func (x *x509Job) sign(r io.Reader, s *cms.Signer) ([]byte, error) {
-	if x.format == remote.CMS {
-		return x.signCMS(r, s)
+	in := io.TeeReader(io.LimitReader(r, x509Max+1), &x.in)
+	var out []byte
+	var err error
+	switch x.format {
+	case remote.CMS:
+		out, err = x.signCMS(in, s)
+	case remote.Kmod:
+		out, err = x.signModule(in, s)
+	default:
+		var image []byte
+		if image, err = io.ReadAll(in); err == nil && x.in.size > 0 && x.in.size <= x509Max {
+			out, err = x.signImage(image, s)
+		}
 	}
-	data, err := x.read(r)
-	if err != nil {
-		return nil, err
-	}
-	if x.format == remote.Kmod {
-		return x.signModule(data, s)
-	}
-	return x.signImage(data, s)
-}
-
-// read reads all of r, up to x509Max, hashing it for the record.
-func (x *x509Job) read(r io.Reader) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := x.hash(&buf, io.LimitReader(r, x509Max+1)); err != nil {
-		return nil, err
-	}
-	if x.size > x509Max {
+	switch {
+	case x.in.size > x509Max:
 		return nil, refusal.Errorf("input over %d MiB is too large for --format %s", x509Max>>20, x.format)
+	case x.in.size == 0 && (err == nil || !errors.Is(err, refusal.Err)):
+		return nil, pgp.ErrEmptyInput
 	}
-	return buf.Bytes(), nil
-}
-
-// hash copies r to w through SHA-256 and SHA-512 and notes them; empty
-// input is refused as for every signature.
-func (x *x509Job) hash(w io.Writer, r io.Reader) error {
-	h256, h512 := sha256.New(), sha512.New()
-	n, err := io.Copy(io.MultiWriter(w, h256, h512), r)
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return pgp.ErrEmptyInput
-	}
-	x.size, x.sha256, x.sha512 = n, h256.Sum(nil), h512.Sum(nil)
-	return nil
+	return out, err
 }
 
 // signModule returns the signature block to append to the module
-// (scripts/sign-file's), over the module without an old signature.
-func (x *x509Job) signModule(module []byte, s *cms.Signer) ([]byte, error) {
-	digest, err := kmod.Digest(s.Hash, module)
-	if err != nil {
+// (scripts/sign-file's), over the module without an old signature; only
+// the module's end is held in memory (kmod.DigestFrom). What is wrong
+// with the module is the client's to hear; a read error stays what it is.
+func (x *x509Job) signModule(module io.Reader, s *cms.Signer) ([]byte, error) {
+	rd := &readErr{r: module}
+	digest, err := kmod.DigestFrom(s.Hash, rd)
+	switch {
+	case rd.err != nil:
+		return nil, rd.err
+	case x.in.size == 0 || x.in.size > x509Max:
+		return nil, nil
+	case err != nil:
 		return nil, refusal.Errorf("%v", err)
 	}
 	x.signed = digest
 	return kmod.SignDigest(s, digest, kmod.Options{SubjectKeyID: x.keyID})
+}
+
+// readErr notes the error its reader returned, other than io.EOF.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
 }
 
 // signImage returns the PE image with its Authenticode signature.
@@ -180,10 +203,10 @@ func (x *x509Job) signImage(image []byte, s *cms.Signer) ([]byte, error) {
 // signCMS streams r through the hashes and returns a detached CMS
 // signature with signed attributes, DER or PEM.
 func (x *x509Job) signCMS(r io.Reader, s *cms.Signer) ([]byte, error) {
-	if err := x.hash(io.Discard, r); err != nil {
+	if _, err := io.Copy(io.Discard, r); err != nil || x.in.size == 0 || x.in.size > x509Max {
 		return nil, err
 	}
-	der, err := s.Sign(x.sha256, cms.Options{SigningTime: x.created})
+	der, err := s.Sign(x.in.h256.Sum(nil), cms.Options{SigningTime: x.created})
 	if err != nil || !x.armor {
 		return der, err
 	}

@@ -27,6 +27,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"signstar/pkg/cms"
 )
@@ -173,4 +174,52 @@ func unsignedModule(module []byte) ([]byte, error) {
 		return nil, errors.New("sign module: not an ELF file (sign modules before compressing them)")
 	}
 	return unsigned, nil
+}
+
+// TailMax bounds the appended signatures [DigestFrom] can cut off a
+// streamed module: a sign-file block is a few KiB, so a module whose
+// signatures take more than this is refused rather than held in memory.
+const TailMax = 1 << 20
+
+// DigestFrom is [Digest] of the module r streams, holding only its last
+// [TailMax] bytes: everything before them is hashed as it comes, and the
+// appended signatures are cut off what is held at the end. A signing host
+// that only returns the block (sign --format kmod) needs no more.
+func DigestFrom(h crypto.Hash, r io.Reader) ([]byte, error) {
+	if !h.Available() {
+		return nil, fmt.Errorf("hash module: hash %v is not available", h)
+	}
+	d := h.New()
+	var head []byte // the module's first bytes, once some are hashed
+	tail := make([]byte, 0, 2*TailMax)
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := r.Read(buf)
+		tail = append(tail, buf[:n]...)
+		if over := len(tail) - TailMax; len(tail) > TailMax+len(buf) {
+			if head == nil {
+				head = bytes.Clone(tail[:4])
+			}
+			d.Write(tail[:over])
+			tail = append(tail[:0], tail[over:]...)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	unsigned, err := Strip(tail)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or signatures over %d KiB)", err, TailMax>>10)
+	}
+	if head == nil {
+		head = unsigned
+	}
+	if !bytes.HasPrefix(head, []byte("\x7fELF")) {
+		return nil, errors.New("sign module: not an ELF file (sign modules before compressing them)")
+	}
+	d.Write(unsigned)
+	return d.Sum(nil), nil
 }

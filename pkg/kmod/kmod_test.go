@@ -13,6 +13,7 @@ import (
 	"encoding/asn1"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"os/exec"
@@ -20,6 +21,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"signstar/internal/testenv"
@@ -481,5 +483,41 @@ func TestSignECDSALikeSignFile(t *testing.T) {
 				t.Errorf("SignedData differs from sign-file's beyond the signature value:\n got %+v\nwant %+v", got, want)
 			}
 		})
+	}
+}
+
+// TestDigestFrom: the streamed digest equals Digest's for a module small
+// enough to be held whole and for one far over TailMax, signed once,
+// twice or not at all; a non-ELF stream and signatures larger than the
+// tail are refused.
+func TestDigestFrom(t *testing.T) {
+	small := testModule(t)
+	large := append(bytes.Clone(small), bytes.Repeat([]byte{0xa5}, 3*TailMax+12345)...)
+	block := Block(bytes.Repeat([]byte{0x30}, 700))
+	for name, module := range map[string][]byte{
+		"small":              small,
+		"small signed":       append(bytes.Clone(small), block...),
+		"large":              large,
+		"large signed twice": append(append(bytes.Clone(large), block...), block...),
+	} {
+		t.Run(name, func(t *testing.T) {
+			want, err := Digest(crypto.SHA256, module)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// One byte per read at the start, then large reads: the head
+			// and the tail are kept across reads of any size.
+			got, err := DigestFrom(crypto.SHA256, io.MultiReader(iotest.OneByteReader(bytes.NewReader(module[:10])), bytes.NewReader(module[10:])))
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("DigestFrom = %x, %v; Digest = %x", got, err, want)
+			}
+		})
+	}
+	if _, err := DigestFrom(crypto.SHA256, bytes.NewReader(append([]byte("MZ"), large[2:]...))); err == nil || !strings.Contains(err.Error(), "not an ELF file") {
+		t.Errorf("a large non-ELF stream: %v", err)
+	}
+	huge := append(bytes.Clone(large), Block(bytes.Repeat([]byte{0x30}, 2*TailMax))...)
+	if _, err := DigestFrom(crypto.SHA256, bytes.NewReader(huge)); err == nil || !strings.Contains(err.Error(), "signatures over") {
+		t.Errorf("a signature over the tail: %v", err)
 	}
 }
