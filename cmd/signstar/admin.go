@@ -73,6 +73,7 @@ func (c *initCmd) Run(g *cli) error {
 type keyCmd struct {
 	Generate keyGenerateCmd `cmd:"" help:"Generate a key pair on the token and its OpenPGP certificate."`
 	Adopt    keyAdoptCmd    `cmd:"" help:"Take over a key pair made on the token by another tool, and make its OpenPGP certificate."`
+	Import   keyImportCmd   `cmd:"" help:"Put an existing OpenPGP secret key on the token, keeping its fingerprint and certificate."`
 	List     keyListCmd     `cmd:"" help:"List the configured keys."`
 	Export   keyExportCmd   `cmd:"" help:"Print a key's armored OpenPGP certificate."`
 	Show     keyShowCmd     `cmd:"" help:"Show a key: fingerprint, type, dates, user ID, allow list, notations, token id, X.509 certificate, and whether the token still holds it."`
