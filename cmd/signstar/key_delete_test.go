@@ -189,3 +189,28 @@ func TestKeyDelete(t *testing.T) {
 	f.ok(nil, "key", "delete", "--name", "main", "--yes", "--yes")
 	lastKeyEvent(t, f).want(t, map[string]string{"SIGNSTAR_RESULT": "changed", "SIGNSTAR_KEY": "main"})
 }
+
+// TestKeyDeleteRevoked: a revoked key, which signs nothing more, is shown
+// as revoked and can still be deleted (its revocation certificate kept).
+func TestKeyDeleteRevoked(t *testing.T) {
+	f := newFixture(t)
+	f.generate("main", "ed25519")
+	f.generate("old", "ed25519")
+	id := f.keyID("old")
+	f.ok(nil, "key", "revoke", "--name", "old", "--reason", "retired")
+	got := showFields(t, f.ok(nil, "key", "show", "--name", "old"))
+	if !strings.HasPrefix(got["revoked"], "yes, ") || !strings.Contains(got["revoked"], "retired") {
+		t.Errorf("key show of a revoked key: revoked: %q", got["revoked"])
+	}
+	if !strings.HasPrefix(got["on token"], "yes, ") {
+		t.Errorf("key show of a revoked key: on token: %q", got["on token"])
+	}
+	f.ok(nil, "key", "delete", "--name", "old", "--yes")
+	if ids := f.tokenIDs(); ids[id] != 0 {
+		t.Errorf("pkcs11-tool still lists %d objects with id %s", ids[id], id)
+	}
+	moved, _ := filepath.Glob(filepath.Join(f.dir, "certs", "deleted", "old.*"))
+	if len(moved) != 2 { // .asc (revoked) and .rev
+		t.Errorf("certs/deleted holds %v, want the certificate and the revocation certificate", moved)
+	}
+}
