@@ -197,7 +197,7 @@ func (x *x509Job) signImage(image []byte, s *cms.Signer) ([]byte, error) {
 	if x.signed, err = im.Hash(s.Hash); err != nil {
 		return nil, refusal.Errorf("%v", err)
 	}
-	return authenticode.Sign(image, s, authenticode.Options{SigningTime: x.created, Append: x.append})
+	return authenticode.Sign(image, s, authenticode.Options{SigningTime: x.created, Append: x.append, InPlace: true})
 }
 
 // signCMS streams r through the hashes and returns a detached CMS

@@ -296,3 +296,31 @@ func TestExpect(t *testing.T) {
 		t.Error("the blob verified with its signature changed")
 	}
 }
+
+// TestSignInPlace: with InPlace, an image with room in its storage is
+// signed there, and the result is the same image Sign makes as a copy,
+// whatever the spare capacity held.
+func TestSignInPlace(t *testing.T) {
+	ts := newTestSigner(t, crypto.SHA256)
+	image := testImages(t)["systemd-boot"]
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	want, err := Sign(image, ts.signer, Options{SigningTime: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roomy := append(make([]byte, 0, len(image)+64<<10), image...)
+	garbage := roomy[len(roomy):cap(roomy)]
+	for i := range garbage {
+		garbage[i] = 0xff
+	}
+	got, err := Sign(roomy, ts.signer, Options{SigningTime: at, InPlace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if &got[0] != &roomy[0] {
+		t.Error("InPlace copied an image that had room")
+	}
+	if !bytes.Equal(got, want) {
+		t.Error("the image signed in place differs from the copy Sign makes")
+	}
+}

@@ -28,10 +28,13 @@ func Insert(image, blob []byte, appendSig bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return im.insert(blob, appendSig)
+	return im.insert(blob, appendSig, false)
 }
 
-func (im *Image) insert(blob []byte, appendSig bool) ([]byte, error) {
+// insert is [Insert]; inPlace lets the signed image use im.data's storage
+// when its capacity allows (im.data is then changed), saving a copy of
+// the image: see [Options.InPlace].
+func (im *Image) insert(blob []byte, appendSig, inPlace bool) ([]byte, error) {
 	if im.Signed() && !appendSig {
 		return nil, ErrSigned
 	}
@@ -44,8 +47,14 @@ func (im *Image) insert(blob []byte, appendSig bool) ([]byte, error) {
 	if size > MaxImageSize {
 		return nil, errors.New("insert signature: signed image would exceed the size limit")
 	}
-	out := make([]byte, size) // zeroed: the padding
-	copy(out, im.data)
+	var out []byte
+	if inPlace && cap(im.data) >= size {
+		out = im.data[:size]
+		clear(out[len(im.data):]) // the padding; the capacity may hold anything
+	} else {
+		out = make([]byte, size) // zeroed: the padding
+		copy(out, im.data)
+	}
 	at := size - entry
 	binary.LittleEndian.PutUint32(out[at:], uint32(entry))
 	binary.LittleEndian.PutUint16(out[at+4:], winCertRevision)

@@ -163,7 +163,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := im.insert(fakeBlob(t, data), true)
+		out, err := im.insert(fakeBlob(t, data), true, false)
 		if err != nil {
 			if strings.Contains(err.Error(), "size limit") {
 				return

@@ -27,6 +27,10 @@ type Options struct {
 	// SpcSpOpusInfo and SpcStatementType individual code signing, as
 	// signtool writes them (osslsigncode writes the statement type too).
 	SbsignAttributes bool
+	// InPlace lets [Sign] build the signed image in image's own storage
+	// when its capacity has room for the signature, changing image: a
+	// signing host that holds a large image once, not twice, sets it.
+	InPlace bool
 }
 
 // SignDigest returns the PKCS#7 SignedData blob that signs the image hash
@@ -83,7 +87,7 @@ func Sign(image []byte, s *cms.Signer, o Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return im.insert(blob, o.Append)
+	return im.insert(blob, o.Append, o.InPlace)
 }
 
 // Expect is what the PKCS#7 blob [SignDigest] makes over digest, a
