@@ -477,7 +477,7 @@ func TestGenCompletionBash(t *testing.T) {
 		want  []string
 	}{
 		{"commands", []string{"signstar", ""}, []string{"check", "gpg", "init", "key", "request", "sign"}},
-		{"key commands", []string{"signstar", "key", ""}, []string{"adopt", "delete", "export", "extend", "generate", "list", "revoke", "rotate", "show", "x509"}},
+		{"key commands", []string{"signstar", "key", ""}, []string{"adopt", "delete", "export", "extend", "generate", "import", "list", "revoke", "rotate", "show", "x509"}},
 		{"after a global flag", []string{"signstar", "--config", "x", "k"}, []string{"key"}},
 		{"key types", []string{"signstar", "key", "generate", "--type", ""}, types},
 		{"key types after =", []string{"signstar", "key", "generate", "--name", "=", "x", "--type", "=", "r"}, []string{"rsa3072", "rsa4096"}},
@@ -504,7 +504,7 @@ func TestGenCompletionZsh(t *testing.T) {
 		want []string
 	}{
 		{"signstar ", []string{"check", "gpg", "init", "key", "request", "sign"}},
-		{"signstar key ", []string{"adopt", "delete", "export", "extend", "generate", "list", "revoke", "rotate", "show", "x509"}},
+		{"signstar key ", []string{"adopt", "delete", "export", "extend", "generate", "import", "list", "revoke", "rotate", "show", "x509"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		// --module is not offered after --uri: kong refuses both.
 		{"signstar init --uri x --", []string{"--audit", "--config", "--help", "--lock-file", "--pin-file", "--token", "--version"}},
@@ -525,7 +525,7 @@ func TestGenCompletionFish(t *testing.T) {
 		want []string
 	}{
 		{"signstar ", []string{"check", "gpg", "init", "key", "request", "sign"}},
-		{"signstar key ", []string{"adopt", "delete", "export", "extend", "generate", "list", "revoke", "rotate", "show", "x509"}},
+		{"signstar key ", []string{"adopt", "delete", "export", "extend", "generate", "import", "list", "revoke", "rotate", "show", "x509"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		{"signstar sign --", []string{"--append", "--armor", "--clearsign", "--config", "--format", "--help", "--key", "--keyid", "--text", "--version"}},
 	}
