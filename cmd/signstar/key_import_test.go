@@ -319,6 +319,38 @@ func TestKeyImportRefusals(t *testing.T) {
 	}
 }
 
+// TestKeyImportLeftovers: a revocation certificate left by an earlier key
+// of the name is refused before the token is touched; a certificate
+// directory that cannot be made fails the import after the token took
+// the key, which is then taken off the token again.
+func TestKeyImportLeftovers(t *testing.T) {
+	g := newGPGKeys(t)
+	f := newFixture(t)
+	_, secret, _ := g.generate("Leftover <leftover@example.org>", "ed25519", "")
+	certs := filepath.Join(f.dir, "certs")
+	writeSecretFile(t, f.dir, "certs", "not a directory\n")
+	before := f.state()
+	r := f.run(secret, "key", "import", "--name", "k")
+	if r.code != 1 || !bytes.Contains(r.stderr, []byte("create certificate directory")) {
+		t.Errorf("exit %d, want 1 saying the directory could not be made: %s", r.code, r.stderr)
+	}
+	f.assertUnchanged(before)
+	if recs := importRecords(t, f); len(recs) != 1 || recs[0]["SIGNSTAR_RESULT"] != "failed" {
+		t.Errorf("import records %v, want one failed", recs)
+	}
+
+	if err := os.Remove(certs); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(certs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeSecretFile(t, f.dir, "certs/k.rev", "an old revocation\n")
+	before = f.state()
+	assertError(t, f.run(secret, "key", "import", "--name", "k"), 2, "k.rev already exists")
+	f.assertUnchanged(before)
+}
+
 // TestKeyImportSubkeys imports a key with an encryption subkey: the
 // primary key comes in, and stderr says what was left out.
 func TestKeyImportSubkeys(t *testing.T) {

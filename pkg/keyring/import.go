@@ -37,6 +37,11 @@ func (k *Keyring) Import(name string, sk *pgp.SecretKey) (*Key, error) {
 	if err := k.checkFingerprint(sk.Fingerprint); err != nil {
 		return nil, err
 	}
+	// A revocation certificate left by an earlier key of this name would
+	// make the import fail after the token holds the key.
+	if rev := RevocationPath(k.cfg, kc); fileExists(rev) {
+		return nil, refusal.Errorf("revocation certificate %s already exists; refusing to overwrite it", rev)
+	}
 	kc.Type = sk.Algorithm
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
@@ -110,4 +115,9 @@ func (k *Keyring) recordImport(name string, kc *config.Key, sk *pgp.SecretKey, p
 		return err
 	}
 	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
