@@ -77,21 +77,6 @@ func (a *keyAudit) record(ev keyEvent, err error) error {
 	return fmt.Errorf("write audit record: %v; key %s was done but is not recorded", werr, ev.Event)
 }
 
-// recordKeyEvent is openKeyAudit and record in one call, for a command
-// that opens the trail only once its work is done: a trail that cannot
-// be opened is then reported after the change, as one that cannot be
-// written is. Prefer opening it first.
-func recordKeyEvent(g *cli, ev keyEvent, err error) error {
-	a, aerr := openKeyAudit(g)
-	switch {
-	case aerr != nil && err != nil:
-		return fmt.Errorf("%w (not recorded: %v)", err, aerr)
-	case aerr != nil:
-		return fmt.Errorf("%v; key %s was done but is not recorded", aerr, ev.Event)
-	}
-	return a.record(ev, err)
-}
-
 // write writes one record per key of ev, all with one request id.
 func (a *keyAudit) write(ev keyEvent, err error) error {
 	rec := audit.Record{RequestID: audit.NewRequestID(), Mode: audit.CLI, User: currentUser(),

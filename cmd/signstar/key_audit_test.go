@@ -5,6 +5,7 @@ package main
 // user, the key and its fingerprint, in the file sink the config names.
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,37 @@ func TestKeyEventNoTrail(t *testing.T) {
 	}
 	if out, err := f.p11("--list-objects").run(); err != nil || strings.Contains(string(out), "Private Key") {
 		t.Errorf("the token holds a private key: %v\n%s", err, out)
+	}
+}
+
+// TestKeyLifecycleNoTrail: extend, revoke and rotate change no
+// certificate when the audit trail cannot be opened.
+func TestKeyLifecycleNoTrail(t *testing.T) {
+	f := newFixture(t)
+	f.generate("repo", "ed25519")
+	f.generate("next", "ed25519")
+	conf := string(readT(t, f.conf))
+	broken := strings.Replace(conf, filepath.Join(f.dir, "audit.jsonl"), filepath.Join(f.dir, "missing", "audit.jsonl"), 1)
+	if broken == conf {
+		t.Fatal("BUG: the config names no audit file")
+	}
+	if err := os.WriteFile(f.conf, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	certs := map[string][]byte{"repo": readT(t, filepath.Join(f.dir, "certs", "repo.asc")), "next": readT(t, filepath.Join(f.dir, "certs", "next.asc"))}
+	for _, args := range [][]string{
+		{"key", "extend", "--name", "repo", "--expires", "2y"},
+		{"key", "revoke", "--name", "repo", "--reason", "retired"},
+		{"key", "rotate", "--from", "repo", "--to", "next"},
+	} {
+		assertError(t, f.run(nil, args...), exitFailed, "refusing to change keys without one")
+	}
+	for name, want := range certs {
+		if !bytes.Equal(readT(t, filepath.Join(f.dir, "certs", name+".asc")), want) {
+			t.Errorf("certs/%s.asc changed", name)
+		}
+	}
+	if got := string(readT(t, f.conf)); got != broken {
+		t.Error("the config changed")
 	}
 }

@@ -32,7 +32,11 @@ type keyExtendCmd struct {
 
 func (c *keyExtendCmd) Run(g *cli) error {
 	ev := keyEvent{Event: audit.KeyExtend, Keys: []keyRef{{Name: c.Name}}, Detail: "expires " + c.Expires}
-	return recordKeyEvent(g, ev, c.run(g, &ev))
+	a, err := openKeyAudit(g) // no trail, no change
+	if err != nil {
+		return err
+	}
+	return a.record(ev, c.run(g, &ev))
 }
 
 func (c *keyExtendCmd) run(g *cli, ev *keyEvent) error {
@@ -71,7 +75,11 @@ var revocationReasons = map[string]pgp.RevocationReason{
 
 func (c *keyRevokeCmd) Run(g *cli) error {
 	ev := keyEvent{Event: audit.KeyRevoke, Keys: []keyRef{{Name: c.Name}}, Detail: "reason " + c.Reason}
-	return recordKeyEvent(g, ev, c.run(g, &ev))
+	a, err := openKeyAudit(g) // no trail, no change
+	if err != nil {
+		return err
+	}
+	return a.record(ev, c.run(g, &ev))
 }
 
 func (c *keyRevokeCmd) run(g *cli, ev *keyEvent) error {
@@ -121,7 +129,11 @@ func (c *keyRotateCmd) Run(g *cli) error {
 	if c.Overlap != "" {
 		ev.Detail += ", overlap " + c.Overlap
 	}
-	return recordKeyEvent(g, ev, c.run(g, &ev))
+	a, err := openKeyAudit(g) // no trail, no change
+	if err != nil {
+		return err
+	}
+	return a.record(ev, c.run(g, &ev))
 }
 
 func (c *keyRotateCmd) run(g *cli, ev *keyEvent) error {
