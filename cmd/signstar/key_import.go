@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
 	"signstar/pkg/keyring"
@@ -61,6 +63,9 @@ func (c *keyImportCmd) Run(g *cli) error {
 // The secret is wiped from memory before it returns (see
 // pgp.ReadSecretKey for what Go leaves out of reach).
 func (c *keyImportCmd) importKey(g *cli) (*keyring.Key, *config.Config, []string, error) {
+	if err := guardMemory(); err != nil {
+		return nil, nil, nil, err
+	}
 	sk, err := c.readSecretKey()
 	if err != nil {
 		return nil, nil, nil, err
@@ -145,4 +150,26 @@ func readPassphrase(path string) ([]byte, error) {
 		return nil, refusal.Errorf("passphrase file %s is empty", path)
 	}
 	return pass, nil
+}
+
+// guardMemory keeps the secret key out of core dumps and swap, as far as
+// a process can, before it is read: no core dumps (RLIMIT_CORE 0 and
+// PR_SET_DUMPABLE 0, which also bars processes of the same user from its
+// memory, proc(5); a crash in the PKCS#11 module would otherwise leave the
+// secret in a file under /var/lib/systemd/coredump), and every page the
+// process touches from now on locked in memory (mlockall with
+// MCL_ONFAULT, Linux 4.4, so that nothing is populated in advance). A
+// host that refuses the lock (RLIMIT_MEMLOCK without CAP_IPC_LOCK) gets
+// a warning: swap may then hold a copy.
+func guardMemory() error {
+	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
+		return fmt.Errorf("turn off core dumps: set RLIMIT_CORE to 0: %v", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("turn off core dumps: prctl(PR_SET_DUMPABLE, 0): %v", err)
+	}
+	if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE | unix.MCL_ONFAULT); err != nil {
+		warnf("lock memory: mlockall: %v; the secret key may be swapped out", err)
+	}
+	return nil
 }

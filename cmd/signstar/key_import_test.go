@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -349,6 +350,58 @@ func TestKeyImportLeftovers(t *testing.T) {
 	before = f.state()
 	assertError(t, f.run(secret, "key", "import", "--name", "k"), 2, "k.rev already exists")
 	f.assertUnchanged(before)
+}
+
+// TestKeyImportGuardsMemory: by the time import reads the secret key,
+// the process cannot dump core and its pages are locked in memory (so no
+// copy of the key reaches a core file or swap), as /proc says of it.
+func TestKeyImportGuardsMemory(t *testing.T) {
+	g := newGPGKeys(t)
+	f := newFixture(t)
+	_, secret, cert := g.generate("Guarded <guarded@example.org>", "ed25519", "")
+	cmd := exec.Command(binary, "key", "import", "--name", "k")
+	cmd.Env = f.env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	proc := filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid))
+	var limits, status string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		l, _ := os.ReadFile(filepath.Join(proc, "limits"))
+		st, _ := os.ReadFile(filepath.Join(proc, "status"))
+		limits, status = string(l), string(st)
+		if coreLimitZero(limits) && !strings.Contains(status, "VmLck:\t       0 kB") {
+			break
+		}
+	}
+	stdin.Write(secret)
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("key import: %v\n%s", err, errb.Bytes())
+	}
+	if !coreLimitZero(limits) {
+		t.Errorf("core dumps not turned off while reading the key:\n%s", limits)
+	}
+	if !strings.Contains(status, "VmLck:") || strings.Contains(status, "VmLck:\t       0 kB") {
+		t.Errorf("no memory locked while reading the key:\n%s", status)
+	}
+	f.checkSigns("k", cert)
+}
+
+// coreLimitZero reports whether /proc/PID/limits says RLIMIT_CORE is 0.
+func coreLimitZero(limits string) bool {
+	for _, l := range strings.Split(limits, "\n") {
+		if f := strings.Fields(strings.TrimPrefix(l, "Max core file size")); l != "" && len(f) >= 2 && strings.HasPrefix(l, "Max core file size") {
+			return f[0] == "0" && f[1] == "0"
+		}
+	}
+	return false
 }
 
 // TestKeyImportSubkeys imports a key with an encryption subkey: the
