@@ -455,9 +455,9 @@ func wipeEntity(e *openpgp.Entity) {
 //   - temporaries of math/big arithmetic (the CRT values fromRSA
 //     computes are zeroed; the library's scratch space is not).
 //
-// Nothing of it is written to disk by signstar; the process's memory is
-// not locked (mlock), so a host that swaps to an unencrypted device may
-// keep a copy there.
+// This package writes none of it anywhere; keeping it out of core dumps
+// and swap is the process's (signstar key import turns off core dumps
+// and locks its memory before it reads the key).
 func wipeGoKey(priv *packet.PrivateKey) {
 	if priv == nil {
 		return
