@@ -155,7 +155,12 @@ var files = []term{
 	{defaultConfig, "The configuration file (see CONFIGURATION). It, certs/, the PKCS#11 module and every directory on their paths must be " +
 		"changeable by root alone (owned by root, not writable by group or others; a sticky directory counts as safe): " +
 		"signstar refuses to start otherwise, and signstar check says so."},
-	{"certs/NAME.asc", "The OpenPGP certificate of key NAME, written by key generate or key adopt beside the configuration file."},
+	{"certs/NAME.asc", "The OpenPGP certificate of key NAME, written by key generate, adopt or import beside the configuration file; " +
+		"key extend, revoke and rotate add their signatures to it."},
+	{"certs/NAME.rev", "The revocation certificate of key NAME (mode 0600), made by the token when the key is made: take it offline, " +
+		"publish it if the token is lost."},
+	{"certs/NAME.pem", "The X.509 certificate of key NAME and its chain (keys.NAME.x509), written by key x509 self-sign or import."},
+	{"certs/deleted/NAME.FPR.*", "The files of a key key delete removed from the config, kept: its certificate still verifies old signatures."},
 	{"/etc/signstar/pin", "The token's user PIN (token.pin-file), owned by the signing account, mode 0600 or stricter."},
 	{"/etc/ssh/sshd_config.d/50-signstar.conf", "The sshd drop-in: ForceCommand signstar for the signing account, " +
 		"ExposeAuthInfo yes, SetEnv SIGNSTAR_CONFIG=..., and no pty, forwarding, tunnels or user environment."},
