@@ -12,7 +12,6 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	"signstar/pkg/cms"
 	"signstar/pkg/kmod"
 	"signstar/pkg/request"
+	"signstar/pkg/x509cert"
 )
 
 // X509Options configure [SignX509].
@@ -108,18 +108,7 @@ type x509Cert struct{ *x509.Certificate }
 
 // Fingerprint is the SHA-256 of the certificate's DER, spelled as
 // "openssl x509 -noout -fingerprint -sha256" prints it.
-func (c *x509Cert) Fingerprint() string {
-	sum := sha256.Sum256(c.Raw)
-	h := strings.ToUpper(hex.EncodeToString(sum[:]))
-	var b strings.Builder
-	for i := 0; i < len(h); i += 2 {
-		if i > 0 {
-			b.WriteByte(':')
-		}
-		b.WriteString(h[i : i+2])
-	}
-	return b.String()
-}
+func (c *x509Cert) Fingerprint() string { return x509cert.Fingerprint(c.Certificate) }
 
 // UserID is the certificate's subject.
 func (c *x509Cert) UserID() string { return c.Subject.String() }
