@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"time"
 
 	"signstar/pkg/config"
 	"signstar/pkg/pgp"
@@ -95,26 +93,7 @@ func (k *Keyring) recordImport(name string, kc *config.Key, sk *pgp.SecretKey, p
 	if cert.Fingerprint() != sk.Fingerprint {
 		return fmt.Errorf("BUG: certificate %s for imported key %s", cert.Fingerprint(), sk.Fingerprint)
 	}
-	certPath := k.cfg.Resolve(kc.Cert)
-	if err := os.MkdirAll(filepath.Dir(certPath), 0o755); err != nil {
-		return fmt.Errorf("create certificate directory: %w", err)
-	}
-	if err := writeCert(certPath, cert); err != nil {
-		return err
-	}
-	// The pre-made revocation, as record writes it for a generated key:
-	// made now, by the token, before the key is in the config.
-	revPath := RevocationPath(k.cfg, kc)
-	if err := writeRevocation(revPath, cert, priv, time.Now()); err != nil {
-		os.Remove(certPath)
-		return err
-	}
-	if err := k.cfg.AddKey(name, kc); err != nil {
-		os.Remove(certPath)
-		os.Remove(revPath)
-		return err
-	}
-	return nil
+	return k.store(name, kc, cert, priv)
 }
 
 func fileExists(path string) bool {

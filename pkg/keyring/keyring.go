@@ -191,6 +191,14 @@ func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer) error {
 	if err != nil {
 		return fmt.Errorf("certify key %q: %w", n.Name, err)
 	}
+	return k.store(n.Name, kc, cert, priv)
+}
+
+// store writes a new key's certificate and the revocation certificate
+// the token makes for it now (see [Keyring.WriteRevocation]), then adds
+// kc to the config, leaving neither file behind if a step fails: every
+// way a key enters the config (generate, adopt, import) ends here.
+func (k *Keyring) store(name string, kc *config.Key, cert *pgp.Certificate, priv crypto.Signer) error {
 	certPath := k.cfg.Resolve(kc.Cert)
 	if err := os.MkdirAll(filepath.Dir(certPath), 0o755); err != nil {
 		return fmt.Errorf("create certificate directory: %w", err)
@@ -203,7 +211,7 @@ func (k *Keyring) record(n NewKey, kc *config.Key, priv crypto.Signer) error {
 		os.Remove(certPath)
 		return err
 	}
-	if err := k.cfg.AddKey(n.Name, kc); err != nil {
+	if err := k.cfg.AddKey(name, kc); err != nil {
 		os.Remove(certPath)
 		os.Remove(revPath)
 		return err
