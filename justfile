@@ -41,7 +41,7 @@ generate WHAT:
     SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || true)}" \
         go run -tags gendoc -ldflags "-X main.version={{version}}" ./cmd/signstar generate {{WHAT}} --output "${SIGNSTAR_OUTPUT_DIR:-output}"
 
-# Benchmarks against pkcs11-tool, sha512sum, gpg and a do-nothing SSH session; writes docs/benchmarks.md (as root, ~11 min; SIGNSTAR_BENCH_QUICK=1 for a smoke run).
+# Benchmarks against pkcs11-tool, sha512sum, gpg and a do-nothing SSH session; writes docs/benchmarks.md (as root, ~13 min; SIGNSTAR_BENCH_QUICK=1 for a smoke run).
 bench: build
     scripts/bench {{out}}
 
