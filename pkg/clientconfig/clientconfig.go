@@ -37,9 +37,6 @@ const Env = "SIGNSTAR_CLIENT_CONFIG"
 // none of their own.
 const System = "/etc/signstar/client.toml"
 
-// maxSize bounds the client config; a real one is a few hundred bytes.
-const maxSize = 1 << 20
-
 // Config is the client config.
 type Config struct {
 	Hosts      []string              `toml:"hosts"`
@@ -95,12 +92,9 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("client config: %w", err)
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
+	data, err := tomlconf.Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("client config %s: %w", path, err)
-	}
-	if len(data) > maxSize {
-		return nil, fmt.Errorf("client config %s: larger than %d bytes", path, maxSize)
 	}
 	c, err := Parse(data)
 	if err != nil {

@@ -128,7 +128,7 @@ func Load(path string) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	defer f.Close()
-	data, err := readAll(f)
+	data, err := tomlconf.Read(f)
 	if err != nil {
 		return nil, fmt.Errorf("read config %s: %w", path, err)
 	}

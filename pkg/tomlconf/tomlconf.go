@@ -9,10 +9,28 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
 )
+
+// MaxSize bounds a TOML file signstar reads; a real one is a few hundred
+// bytes.
+const MaxSize = 1 << 20
+
+// Read reads all of r, the file to decode, refusing more than [MaxSize]
+// bytes.
+func Read(r io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("larger than %d bytes", MaxSize)
+	}
+	return data, nil
+}
 
 // Decode decodes the TOML document data into v, refusing keys v does not
 // have; errors are one line naming the key and its line.
