@@ -15,9 +15,9 @@ import (
 	"crypto/sha512"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"hash"
 	"io"
+	"strconv"
 	"time"
 
 	"signstar/pkg/audit"
@@ -49,7 +49,7 @@ func (j *job) signX509(name string, cmd remote.Command) ([]byte, error) {
 	}
 	defer kr.Close()
 	created := time.Now().UTC().Truncate(time.Second)
-	x := &x509Job{format: cmd.Format, armor: cmd.Armor, append: cmd.Append, keyID: cmd.KeyID, created: created}
+	x := &x509Job{cmd: cmd, created: created}
 	out, err := k.SignWith(j.stdin(), func(r io.Reader, key crypto.Signer) ([]byte, error) {
 		return x.sign(r, &cms.Signer{Key: key, Cert: c.Cert, Chain: c.Chain, Hash: x509Hash})
 	}, signOptions(pgp.Options{}))
@@ -101,9 +101,8 @@ func (j *job) signX509Request(name string, cmd remote.Command) ([]byte, error) {
 
 // x509Job is one X.509 signature and what the record says of it.
 type x509Job struct {
-	format               remote.Format
-	armor, append, keyID bool
-	created              time.Time
+	cmd     remote.Command // the format and its flags
+	created time.Time
 
 	in     inputHashes // what was read of the input
 	signed []byte      // the digest a module or image signature covers
@@ -132,7 +131,7 @@ func (x *x509Job) sign(r io.Reader, s *cms.Signer) ([]byte, error) {
 	in := io.TeeReader(io.LimitReader(r, x509Max+1), &x.in)
 	var out []byte
 	var err error
-	switch x.format {
+	switch x.cmd.Format {
 	case remote.CMS:
 		out, err = x.signCMS(in, s)
 	case remote.Kmod:
@@ -145,7 +144,7 @@ func (x *x509Job) sign(r io.Reader, s *cms.Signer) ([]byte, error) {
 	}
 	switch {
 	case x.in.size > x509Max:
-		return nil, refusal.Errorf("input over %d MiB is too large for --format %s", x509Max>>20, x.format)
+		return nil, refusal.Errorf("input over %d MiB is too large for --format %s", x509Max>>20, x.cmd.Format)
 	case x.in.size == 0 && (err == nil || !errors.Is(err, refusal.Err)):
 		return nil, pgp.ErrEmptyInput
 	}
@@ -168,7 +167,7 @@ func (x *x509Job) signModule(module io.Reader, s *cms.Signer) ([]byte, error) {
 		return nil, refusal.Errorf("%v", err)
 	}
 	x.signed = digest
-	return kmod.SignDigest(s, digest, kmod.Options{SubjectKeyID: x.keyID})
+	return kmod.SignDigest(s, digest, kmod.Options{SubjectKeyID: x.cmd.KeyID})
 }
 
 // readErr notes the error its reader returned, other than io.EOF.
@@ -191,13 +190,13 @@ func (x *x509Job) signImage(image []byte, s *cms.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, refusal.Errorf("%v", err)
 	}
-	if im.Signed() && !x.append {
+	if im.Signed() && !x.cmd.Append {
 		return nil, refusal.Errorf("%v: add a signature with --append", authenticode.ErrSigned)
 	}
 	if x.signed, err = im.Hash(s.Hash); err != nil {
 		return nil, refusal.Errorf("%v", err)
 	}
-	return authenticode.Sign(image, s, authenticode.Options{SigningTime: x.created, Append: x.append, InPlace: true})
+	return authenticode.Sign(image, s, authenticode.Options{SigningTime: x.created, Append: x.cmd.Append, InPlace: true})
 }
 
 // signCMS streams r through the hashes and returns a detached CMS
@@ -207,27 +206,19 @@ func (x *x509Job) signCMS(r io.Reader, s *cms.Signer) ([]byte, error) {
 		return nil, err
 	}
 	der, err := s.Sign(x.in.h256.Sum(nil), cms.Options{SigningTime: x.created})
-	if err != nil || !x.armor {
+	if err != nil || !x.cmd.Armor {
 		return der, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CMS", Bytes: der}), nil
 }
 
-// x509Error is what signX509 reports for err: the client's mistakes as
-// such, with the key named otherwise.
+// x509Error is what signX509 reports for err: signError's reading,
+// with the formats' own refusals (a bad module or image) as they are.
 func x509Error(err error, key string) error {
-	if limit, ok := inputLimit(err); ok {
-		return limit
-	}
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, pgp.ErrEmptyInput):
-		return fmt.Errorf("sign: %w (pipe the file to standard input)", err)
-	case errors.Is(err, refusal.Err):
+	if _, limit := inputLimit(err); !limit && errors.Is(err, refusal.Err) {
 		return err
 	}
-	return fmt.Errorf("sign with key %q: %w", key, err)
+	return signError(err, strconv.Quote(key))
 }
 
 // certX509 is the key's X.509 certificate and chain in PEM, once the

@@ -123,38 +123,10 @@ func TestX509Kmod(t *testing.T) {
 }
 
 func TestX509Authenticode(t *testing.T) {
-	sbverify, osslsigncode := testenv.Tool(t, "sbverify"), testenv.Tool(t, "osslsigncode")
 	x := newX509Fixture(t)
 	image := readFile(t, efiBinary(t))
 	signed := x.ssh(t, image, "sign", "--format", "authenticode", "--key", "uefi")
-	dir := t.TempDir()
-	out := filepath.Join(dir, "bootx64.efi")
-	writeFile(t, out, signed, 0o644)
-	if b, err := exec.Command(sbverify, "--cert", x.certs["uefi"], out).CombinedOutput(); err != nil {
-		t.Fatalf("sbverify: %v\n%s", err, b)
-	}
-	if b, err := exec.Command(osslsigncode, "verify", "-CAfile", x.certs["uefi"], "-in", out).CombinedOutput(); err != nil {
-		t.Fatalf("osslsigncode verify: %v\n%s", err, b)
-	}
-	hash, err := authenticode.Digest(image, x509Hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_FORMAT": "authenticode",
-		"SIGNSTAR_SIGNED_DIGEST": hex.EncodeToString(hash)})
-
-	// One byte changed inside the image (its middle is section data, the
-	// signature is appended after it): both verifiers refuse it.
-	changed := bytes.Clone(signed)
-	changed[len(image)/2] ^= 1
-	bad := filepath.Join(dir, "changed.efi")
-	writeFile(t, bad, changed, 0o644)
-	if b, err := exec.Command(sbverify, "--cert", x.certs["uefi"], bad).CombinedOutput(); err == nil {
-		t.Errorf("sbverify accepted a changed image:\n%s", b)
-	}
-	if b, err := exec.Command(osslsigncode, "verify", "-CAfile", x.certs["uefi"], "-in", bad).CombinedOutput(); err == nil {
-		t.Errorf("osslsigncode accepted a changed image:\n%s", b)
-	}
+	assertImageSigned(t, x, image, signed)
 
 	// A signed image is refused unless --append asks for a second
 	// signature.
@@ -227,6 +199,44 @@ func TestX509SignRefusals(t *testing.T) {
 	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "failed"})
 	if rec := x.lastRecord(t); !strings.Contains(rec["SIGNSTAR_ERROR"], "does not match the token") {
 		t.Errorf("the record says %q, want the mismatch", rec["SIGNSTAR_ERROR"])
+	}
+}
+
+// assertImageSigned checks image signed by x's key "uefi": sbverify and
+// osslsigncode accept it and refuse it with one byte of the image changed
+// (its middle is section data; the signature is appended after it), and
+// the last record holds its Authenticode hash.
+func assertImageSigned(t *testing.T, x *x509Fixture, image, signed []byte) {
+	t.Helper()
+	hash, err := authenticode.Digest(image, x509Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.lastRecord(t).want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_FORMAT": "authenticode",
+		"SIGNSTAR_SIGNED_DIGEST": hex.EncodeToString(hash)})
+	assertEFIVerifies(t, signed, x.certs["uefi"], true)
+	changed := bytes.Clone(signed)
+	changed[len(image)/2] ^= 1
+	assertEFIVerifies(t, changed, x.certs["uefi"], false)
+}
+
+// assertEFIVerifies checks a signed image with sbverify and osslsigncode
+// against the certificate cert; with want false, both must refuse it.
+func assertEFIVerifies(t *testing.T, image []byte, cert string, want bool) {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "image.efi")
+	writeFile(t, file, image, 0o644)
+	for _, cmd := range [][]string{
+		{testenv.Tool(t, "sbverify"), "--cert", cert, file},
+		{testenv.Tool(t, "osslsigncode"), "verify", "-CAfile", cert, "-in", file},
+	} {
+		out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput()
+		switch {
+		case want && err != nil:
+			t.Errorf("%s refused the image: %v\n%s", filepath.Base(cmd[0]), err, out)
+		case !want && err == nil:
+			t.Errorf("%s accepted a changed image:\n%s", filepath.Base(cmd[0]), out)
+		}
 	}
 }
 
