@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -71,38 +70,7 @@ func setX509Line(doc []byte, name, path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("BUG: encode x509: %v", err)
 	}
-	line = bytes.TrimSuffix(line, []byte("\n"))
-	lines := bytes.SplitAfter(doc, []byte("\n"))
-	q := regexp.QuoteMeta(name)
-	header := regexp.MustCompile(`^\s*\[\s*keys\s*\.\s*("` + q + `"|'` + q + `'|` + q + `)\s*\]\s*(#.*)?$`)
-	start := -1
-	for i, l := range lines {
-		if header.Match(bytes.TrimRight(l, "\r\n")) {
-			start = i
-			break
-		}
-	}
-	if start < 0 {
-		return nil, fmt.Errorf("no [keys.%s] table", name)
-	}
-	last := start // the table's last non-blank line
-	for i := start + 1; i < len(lines); i++ {
-		t := bytes.TrimSpace(lines[i])
-		if bytes.HasPrefix(t, []byte("[")) {
-			break
-		}
-		if x509Key.Match(t) {
-			lines[i] = append(bytes.Clone(line), '\n')
-			return bytes.Join(lines, nil), nil
-		}
-		if len(t) > 0 {
-			last = i
-		}
-	}
-	if !bytes.HasSuffix(lines[last], []byte("\n")) {
-		lines[last] = append(bytes.Clone(lines[last]), '\n')
-	}
-	return bytes.Join(slices.Insert(lines, last+1, append(line, '\n')), nil), nil
+	return editKeyLine(doc, name, x509Key, bytes.TrimSuffix(line, []byte("\n")))
 }
 
 var x509Key = regexp.MustCompile(`^(x509|"x509"|'x509')\s*=`)
