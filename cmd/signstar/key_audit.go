@@ -77,6 +77,18 @@ func (a *keyAudit) record(ev keyEvent, err error) error {
 	return fmt.Errorf("write audit record: %v; key %s was done but is not recorded", werr, ev.Event)
 }
 
+// recorded opens the audit trail, then runs run, which fills in ev, and
+// records ev with run's outcome: a key command with no trail changes
+// nothing.
+func recorded(g *cli, ev keyEvent, run func(*keyEvent) error) error {
+	a, err := openKeyAudit(g)
+	if err != nil {
+		return err
+	}
+	err = run(&ev) // before ev is passed on: run fills it in
+	return a.record(ev, err)
+}
+
 // write writes one record per key of ev, all with one request id.
 func (a *keyAudit) write(ev keyEvent, err error) error {
 	rec := audit.Record{RequestID: audit.NewRequestID(), Mode: audit.CLI, User: currentUser(),

@@ -32,11 +32,7 @@ type keyExtendCmd struct {
 
 func (c *keyExtendCmd) Run(g *cli) error {
 	ev := keyEvent{Event: audit.KeyExtend, Keys: []keyRef{{Name: c.Name}}, Detail: "expires " + c.Expires}
-	a, err := openKeyAudit(g) // no trail, no change
-	if err != nil {
-		return err
-	}
-	return a.record(ev, c.run(g, &ev))
+	return recorded(g, ev, func(ev *keyEvent) error { return c.run(g, ev) })
 }
 
 func (c *keyExtendCmd) run(g *cli, ev *keyEvent) error {
@@ -75,11 +71,7 @@ var revocationReasons = map[string]pgp.RevocationReason{
 
 func (c *keyRevokeCmd) Run(g *cli) error {
 	ev := keyEvent{Event: audit.KeyRevoke, Keys: []keyRef{{Name: c.Name}}, Detail: "reason " + c.Reason}
-	a, err := openKeyAudit(g) // no trail, no change
-	if err != nil {
-		return err
-	}
-	return a.record(ev, c.run(g, &ev))
+	return recorded(g, ev, func(ev *keyEvent) error { return c.run(g, ev) })
 }
 
 func (c *keyRevokeCmd) run(g *cli, ev *keyEvent) error {
@@ -129,11 +121,7 @@ func (c *keyRotateCmd) Run(g *cli) error {
 	if c.Overlap != "" {
 		ev.Detail += ", overlap " + c.Overlap
 	}
-	a, err := openKeyAudit(g) // no trail, no change
-	if err != nil {
-		return err
-	}
-	return a.record(ev, c.run(g, &ev))
+	return recorded(g, ev, func(ev *keyEvent) error { return c.run(g, ev) })
 }
 
 func (c *keyRotateCmd) run(g *cli, ev *keyEvent) error {
