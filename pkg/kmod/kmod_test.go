@@ -28,9 +28,21 @@ import (
 	"signstar/pkg/cms"
 )
 
-// signFile is where Debian's linux-kbuild-6.1 installs the kernel's
-// scripts/sign-file (scripts/deps installs it).
-const signFile = "/usr/lib/linux-kbuild-6.1/scripts/sign-file"
+// signFileTool is the kernel's scripts/sign-file, where scripts/deps
+// installs it: Debian's linux-kbuild-6.1, or Arch's linux-headers (under
+// the installed kernel's build directory).
+func signFileTool(t *testing.T) string {
+	t.Helper()
+	candidates := []string{"/usr/lib/linux-kbuild-6.1/scripts/sign-file"}
+	arch, _ := filepath.Glob("/usr/lib/modules/*/build/scripts/sign-file")
+	for _, p := range append(candidates, arch...) {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	testenv.SkipOrFatal(t, "the kernel's sign-file not found (linux-kbuild-6.1 on Debian, linux-headers on Arch; scripts/deps installs it)")
+	return ""
+}
 
 // moduleSource is the smallest module modinfo reads: modinfo needs only an
 // ELF file with a .modinfo section of "key=value" strings, as MODULE_INFO
@@ -141,9 +153,7 @@ func ecKey(t *testing.T, c elliptic.Curve) crypto.Signer {
 // returns the signed module.
 func runSignFile(t *testing.T, k testKey, hash string, module []byte, flags ...string) []byte {
 	t.Helper()
-	if _, err := os.Stat(signFile); err != nil {
-		testenv.SkipOrFatal(t, "%s not found (linux-kbuild-6.1; scripts/deps installs it)", signFile)
-	}
+	signFile := signFileTool(t)
 	ko := writeFile(t, filepath.Join(t.TempDir(), "m.ko"), module)
 	args := append(flags, hash, k.keyFile, k.certFile, ko)
 	if out, err := exec.Command(signFile, args...).CombinedOutput(); err != nil {
