@@ -69,6 +69,19 @@ func (j *job) answer(out []byte, err error) error { return j.end(audit.Answered,
 
 func (j *job) end(ok audit.Result, out []byte, err error) error {
 	defer j.sink.Close()
+	out, err = j.settle(ok, out, err)
+	if err != nil {
+		return err
+	}
+	return j.release(ok, out)
+}
+
+// settle records how one request ended (ok, unless err says otherwise)
+// and returns what may be released: out once every record for it is
+// written, nil and the error to report otherwise. Every request goes
+// through it, one on its own (end) and each of a batch (batch.go), so
+// what must happen before a signature may leave is written here once.
+func (j *job) settle(ok audit.Result, out []byte, err error) ([]byte, error) {
 	j.rec.Result = ok
 	if err != nil {
 		j.rec.Result, j.rec.Error = audit.ResultOf(err), err.Error()
@@ -77,11 +90,17 @@ func (j *job) end(ok audit.Result, out []byte, err error) error {
 		j.rec.ModuleOutput = j.stderr.output()
 	}
 	if werr := j.write(); werr != nil {
-		return fmt.Errorf("write audit record: %v; nothing released", werr)
+		return nil, fmt.Errorf("write audit record: %v; nothing released", werr)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return out, nil
+}
+
+// release writes out what settle let through; a signature that could not
+// be written gets its undelivered record.
+func (j *job) release(ok audit.Result, out []byte) error {
 	// A client that hung up would kill signstar with SIGPIPE in the
 	// write below, before the trail could say the signature never left.
 	signal.Ignore(syscall.SIGPIPE)
