@@ -368,15 +368,29 @@ func TestLockdownStatus(t *testing.T) {
 	if ws := w.wait(); !ws.Exited() || ws.ExitStatus() != 0 {
 		t.Fatalf("child: %v\n%s", ws, w.stderr.String())
 	}
-	wantBnd := uint64(0)
-	if eff, _ := effectiveCaps(); eff&(1<<8) == 0 { // CAP_SETPCAP
-		wantBnd = states[0].CapBnd // not ours to drop
-	}
+	// The bounding set is the one the child inherited from this test,
+	// left as it was (dropPrivileges says why), root's full one too.
+	wantBnd := selfState(t).CapBnd
 	for i, s := range states {
 		if !s.Locked() || s.CapBnd != wantBnd {
 			t.Errorf("thread %d: %v, want seccomp filter, no_new_privs, no capabilities, bounding %016x", i, s, wantBnd)
 		}
 	}
+}
+
+// selfState parses this test process's /proc/self/status.
+func selfState(t *testing.T) state {
+	t.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := parseStatus(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 // threadStates parses /proc/PID/task/*/status.

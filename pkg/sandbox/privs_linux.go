@@ -19,6 +19,45 @@ import (
 // so they go through psx, which runs the system call on every thread of the
 // Go and cgo runtimes: syscall.AllThreadsSyscall refuses to run in cgo
 // binaries, and signstar is one. Threads started later inherit them.
+//
+// The capability bounding set is left as it is, root's full one too.
+// Emptying it cost root 41 PR_CAPBSET_DROP calls, each a signal to every
+// thread through psx: about 3 ms of a 60 ms signature (issue 17). It is
+// moot here: the bounding set only limits what a thread can gain, and once
+// this function and the seccomp filter are done there is no way left to
+// gain anything:
+//
+//   - execve(2) is where the bounding set bites: capabilities(7) gives
+//     P'(permitted) = (P(inheritable) & F(inheritable)) |
+//     (F(permitted) & P(bounding)) | P'(ambient), and for root F(...) is
+//     all ones, so root's exec gets its bounding set back. But execve and
+//     execveat are not in the seccomp allowlist (package signstar/seccomp:
+//     the filter kills the process), and even if they were, no_new_privs
+//     caps the new permitted set at the old one, which is empty: prctl(2),
+//     PR_SET_NO_NEW_PRIVS ("execve(2) promises not to grant privileges to
+//     do anything that could not have been done without the execve(2)
+//     call"), the kernel's Documentation/userspace-api/no_new_privs.rst,
+//     and security/commoncap.c cap_bprm_creds_from_file, which intersects
+//     the new permitted set with the old one under LSM_UNSAFE_NO_NEW_PRIVS.
+//     The filter and no_new_privs are inherited by every thread and child
+//     and cannot be undone.
+//   - capset(2) may only lower the permitted set, and raises the
+//     inheritable set only within the permitted one unless CAP_SETPCAP is
+//     effective: all three are empty.
+//   - PR_CAP_AMBIENT_RAISE needs the capability both permitted and
+//     inheritable: neither is.
+//   - setuid(2) to uid 0 copies the permitted set into the effective one
+//     (capabilities(7), "Effect of user ID changes on capabilities"):
+//     empty. Root stays uid 0 without a capability; Landlock limits its
+//     files.
+//   - a new user namespace gets a full bounding set of its own whatever
+//     the parent's (kernel/user_namespace.c, set_cred_user_ns), so an
+//     empty one here would not limit it; those capabilities count only
+//     inside it, and the filter has no mount, unshare or setns.
+//
+// So [state.Locked] does not look at the bounding set. Should execve join
+// the allowlist or no_new_privs go, the bounding set must be emptied again
+// (PR_CAPBSET_DROP for each capability, with CAP_SETPCAP).
 func dropPrivileges() error {
 	if err := unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{}); err != nil {
 		return fmt.Errorf("set RLIMIT_CORE to 0: %v", err)
@@ -31,38 +70,15 @@ func dropPrivileges() error {
 	if err := ll.AllThreadsPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("prctl(PR_SET_NO_NEW_PRIVS): %v", err)
 	}
-	if err := dropBoundingSet(); err != nil {
-		return err
-	}
 	// Linux 4.3 added the ambient set; before it there is nothing to clear.
+	// (capset below would lower it anyway: capabilities(7), "a capability
+	// lowered from the permitted or inheritable set is lowered from the
+	// ambient set".)
 	err := ll.AllThreadsPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 	if err != nil && !errors.Is(err, unix.EINVAL) {
 		return fmt.Errorf("clear ambient capabilities: %v", err)
 	}
 	return clearCapabilities()
-}
-
-// dropBoundingSet empties the capability bounding set if this thread holds
-// CAP_SETPCAP, which PR_CAPBSET_DROP needs. Without it the bounding set
-// cannot be lowered, and need not be: with no permitted capability and
-// no_new_privs, execve(2) could not gain any even if seccomp allowed it.
-func dropBoundingSet() error {
-	eff, err := effectiveCaps()
-	if err != nil {
-		return err
-	}
-	if eff&(1<<unix.CAP_SETPCAP) == 0 {
-		return nil
-	}
-	for c := 0; ; c++ {
-		// PR_CAPBSET_READ fails with EINVAL past the kernel's last capability.
-		if _, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err != nil {
-			return nil
-		}
-		if err := ll.AllThreadsPrctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-			return fmt.Errorf("drop capability %d from the bounding set: %v", c, err)
-		}
-	}
 }
 
 // clearCapabilities empties the effective, permitted and inheritable sets
@@ -84,14 +100,4 @@ func clearCapabilities() error {
 		}
 	}
 	return nil
-}
-
-// effectiveCaps returns this thread's effective capability set.
-func effectiveCaps() (uint64, error) {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return 0, fmt.Errorf("capget: %v", err)
-	}
-	return uint64(data[1].Effective)<<32 | uint64(data[0].Effective), nil
 }

@@ -8,10 +8,11 @@
 // order, on every thread:
 //
 //  1. no core dumps (RLIMIT_CORE 0, PR_SET_DUMPABLE 0), no_new_privs, every
-//     capability dropped (effective, permitted, inheritable, ambient, and the
-//     bounding set when CAP_SETPCAP allows), and every file descriptor closed
-//     but 0, 1, 2, the Go runtime's (epoll, eventfd, pidfd, and the cgroup
-//     CPU limit files Go 1.25+ rereads every second), AF_UNIX sockets (the
+//     capability dropped (effective, permitted, inheritable, ambient; the
+//     bounding set is left as it is, which privs_linux.go shows is moot),
+//     and every file descriptor closed but 0, 1, 2, the Go runtime's
+//     (epoll, eventfd, pidfd, and the cgroup CPU limit files Go 1.25+
+//     rereads every second), AF_UNIX sockets (the
 //     audit sink), TCP sockets if [Policy.ConnectTCP] lists ports (a network
 //     HSM), and files beneath [Policy.ReadWrite], [Policy.ReadOnly] and
 //     [Policy.KeepOpen];

@@ -20,8 +20,9 @@ type state struct {
 }
 
 // Locked reports whether s is what [Lockdown] leaves behind. The bounding
-// set may stay full: only a process holding CAP_SETPCAP may empty it, and
-// with no other capability and no_new_privs it cannot be used.
+// set is not checked: Lockdown leaves it as it was, root's full one too,
+// and with no capability in any other set, no_new_privs and no execve it
+// cannot be used (dropPrivileges says why).
 func (s state) Locked() bool {
 	return s.Seccomp == 2 && s.NoNewPrivs && s.CapEff == 0 && s.CapPrm == 0 && s.CapInh == 0 && s.CapAmb == 0
 }
