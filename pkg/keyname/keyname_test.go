@@ -1,6 +1,7 @@
 package keyname
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,26 @@ func TestValid(t *testing.T) {
 				t.Fatalf("Valid(%q) = %v, want %v", tt.key, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestValidIsTheRegexp checks the loop against the regexp it replaced, for
+// every one- and two-byte name and names around the length limit.
+func TestValidIsTheRegexp(t *testing.T) {
+	re := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`)
+	var names []string
+	for a := 0; a < 256; a++ {
+		names = append(names, string([]byte{byte(a)}))
+		for b := 0; b < 256; b++ {
+			names = append(names, string([]byte{byte(a), byte(b)}))
+		}
+	}
+	for _, n := range []int{63, 64, 65} {
+		names = append(names, "k"+strings.Repeat("-", n-1), "k"+strings.Repeat("_", n-2)+".")
+	}
+	for _, name := range names {
+		if got, want := Valid(name), re.MatchString(name); got != want {
+			t.Errorf("Valid(%q) = %v, the regexp says %v", name, got, want)
+		}
 	}
 }
