@@ -39,7 +39,11 @@ fuzz:
 # Write the shell completions or the man page (WHAT: shell_completions or manpages) to $SIGNSTAR_OUTPUT_DIR (default: output).
 generate WHAT:
     SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || true)}" \
-        go run -tags gendoc -ldflags "-X main.version={{version}}" ./cmd/signstar generate {{WHAT}} --output "${SIGNSTAR_OUTPUT_DIR:-output}"
+        scripts/gendoc {{WHAT}} "${SIGNSTAR_OUTPUT_DIR:-output}" {{version}}
+
+# Build the Debian and Arch Linux packages of the last commit (uncommitted changes are left out) into bin/packages, each where its tools exist; no network.
+package:
+    scripts/package bin/packages
 
 # Benchmarks against pkcs11-tool, sha512sum, gpg and a do-nothing SSH session; writes docs/benchmarks.md (as root, ~13 min; SIGNSTAR_BENCH_QUICK=1 for a smoke run).
 bench: build
