@@ -11,6 +11,7 @@ require (
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/seccomp/libseccomp-golang v0.11.1
 	github.com/stefanberger/go-pkcs11uri v0.0.0-20230803200340-78284954bff6
+	golang.org/x/mod v0.43.0
 	golang.org/x/sys v0.48.0
 	kernel.org/pub/linux/libs/security/libcap/psx v1.2.77
 )

@@ -1,0 +1,138 @@
+package translog
+
+import (
+	"crypto"
+	"crypto/ed25519"
+	"crypto/sha512"
+	"fmt"
+	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+const testOrigin = "signstar.example/log"
+
+// testKey is a fixed Ed25519 key standing in for the token's.
+func testKey() ed25519.PrivateKey {
+	return ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+}
+
+func testEntry(i int) Entry {
+	d := sha512.Sum512(fmt.Appendf(nil, "input %d", i))
+	return Entry{
+		Time:       time.Date(2026, 11, 29, 19, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second),
+		Account:    "signstar",
+		SSHKey:     "SHA256:Xz0m3p4bW8i3Hq2V1Tc0zZ0w6t9n1y3dQyQ2o8B3x5c",
+		Key:        "7C3F0C7A0B9E6A5F1D2C3B4A5968776655443322",
+		Format:     "openpgp-detached",
+		Size:       int64(i),
+		DigestHash: crypto.SHA512,
+		Digest:     d[:],
+		Signature:  SignatureSum(fmt.Appendf(nil, "signature %d", i)),
+	}
+}
+
+// newTestLog is a log in a fresh directory with n entries.
+func newTestLog(t *testing.T, n int) (*Log, note.Verifier) {
+	t.Helper()
+	l, err := Open(t.TempDir(), testOrigin, testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		got, err := l.Append(testEntry(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != int64(i) {
+			t.Fatalf("Append #%d: index %d", i, got)
+		}
+	}
+	return l, l.Verifier()
+}
+
+// checkpointAt signs the checkpoint of the first n entries of es, the
+// tree computed here in memory, independently of the tiles.
+func treeOf(t *testing.T, n int) tlog.Tree {
+	t.Helper()
+	var stored []tlog.Hash
+	r := tlog.HashReaderFunc(func(xs []int64) ([]tlog.Hash, error) {
+		out := make([]tlog.Hash, len(xs))
+		for i, x := range xs {
+			out[i] = stored[x]
+		}
+		return out, nil
+	})
+	for i := range n {
+		b, err := testEntry(i).MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := tlog.StoredHashes(int64(i), b, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, hs...)
+	}
+	h, err := tlog.TreeHash(int64(n), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tlog.Tree{N: int64(n), Hash: h}
+}
+
+// TestAppendProofs appends 200 entries, then checks with tlog's Check*
+// functions that every entry's proof verifies against the final
+// checkpoint and that every tenth size is consistent with every later
+// tenth size, and that the checkpoint's root is the tree computed in
+// memory from the entries.
+func TestAppendProofs(t *testing.T) {
+	const n = 200
+	l, v := newTestLog(t, n)
+	c, err := l.Dir().Checkpoint(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := treeOf(t, n); c.Tree() != want {
+		t.Fatalf("checkpoint %v, want tree %v", c, want)
+	}
+	for i := range int64(n) {
+		p, err := l.Dir().Proof(c, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := testEntry(int(i)).MarshalText()
+		if err := tlog.CheckRecord(p.Path, c.Size, c.Hash, i, tlog.RecordHash(b)); err != nil {
+			t.Errorf("entry %d: %v", i, err)
+		}
+		text, _ := p.MarshalText()
+		if _, err := ParseProof(text, v); err != nil {
+			t.Errorf("entry %d: %v", i, err)
+		}
+	}
+	trees := map[int64]tlog.Tree{}
+	for size := int64(10); size <= n; size += 10 {
+		trees[size] = treeOf(t, int(size))
+	}
+	for old := int64(10); old <= n; old += 10 {
+		for size := old; size <= n; size += 10 {
+			p, err := tlog.ProveTree(size, old, l.Dir().Hashes(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tlog.CheckTree(p, size, trees[size].Hash, old, trees[old].Hash); err != nil {
+				t.Errorf("size %d to %d: %v", old, size, err)
+			}
+		}
+		p, err := l.Dir().Consistency(c, old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		older := Checkpoint{Origin: c.Origin, Size: old, Hash: trees[old].Hash}
+		if err := CheckConsistency(older, c, p); err != nil {
+			t.Errorf("size %d to %d: %v", old, n, err)
+		}
+	}
+}
