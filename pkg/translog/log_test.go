@@ -34,15 +34,21 @@ func testEntry(i int) Entry {
 	}
 }
 
-// newTestLog is a log in a fresh directory with n entries.
+// newTestLog is a log in a fresh directory with n entries, and a
+// checkpoint signed by testKey.
 func newTestLog(t *testing.T, n int) (*Log, note.Verifier) {
 	t.Helper()
-	l, err := Open(t.TempDir(), testOrigin, testKey())
+	l, err := Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {
-		got, err := l.Append(testEntry(i))
+		got, err := l.Append(func(index int64) (Entry, error) {
+			if index != int64(i) {
+				t.Fatalf("Append #%d: leaf called with index %d", i, index)
+			}
+			return testEntry(i), nil
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +56,28 @@ func newTestLog(t *testing.T, n int) (*Log, note.Verifier) {
 			t.Fatalf("Append #%d: index %d", i, got)
 		}
 	}
-	return l, l.Verifier()
+	s, v := testSigner(t)
+	if _, err := l.Checkpoint(s); err != nil {
+		t.Fatal(err)
+	}
+	return l, v
+}
+
+func testSigner(t *testing.T) (note.Signer, note.Verifier) {
+	t.Helper()
+	s, err := NewSigner(testOrigin, testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	vkey, err := VerifierKey(testOrigin, testKey().Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
 }
 
 // checkpointAt signs the checkpoint of the first n entries of es, the
