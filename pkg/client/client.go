@@ -3,6 +3,9 @@
 // [signstar/pkg/request] signing request to a signstar server through the
 // system's OpenSSH client (so ~/.ssh/config, agents and ControlMaster
 // apply), and writes a detached OpenPGP signature next to each file.
+// Several files go through 'sign --batch' sessions, one request per line
+// and [Options.Jobs] sessions at once, with one session per file for a
+// server that takes no batches (see batch.go).
 // [SignX509] does the same for X.509 signatures: it sends the SHA-256
 // digest of a kernel module, a UEFI image's Authenticode hash or a file's
 // SHA-256 (request format 1.1), and signs the module or the image in
@@ -11,7 +14,13 @@
 // It promises three things. A signature file, or a signed module or
 // image, is written only after the signature has been verified against
 // the certificate and the local file (or the digest computed from it
-// here), so a server that signs other data is caught. What is written is
+// here), so a server that signs other data is caught. An OpenPGP file is
+// read once: the SHA-512 hasher whose state went out in the request is
+// kept, and a copy of it finished with the returned signature's trailer
+// checks that signature; fstat(2) on the descriptor that was hashed then
+// checks that the file's size and modification time are what they were
+// before the hashing, and a file that changed in between is an error
+// naming it, with no signature written. What is written is
 // either absent, left as it was, or complete: it is written to a
 // temporary file, synced and renamed. And [Sign] and [SignX509] return nil
 // only when every file got a verified signature.
@@ -51,8 +60,15 @@ type Options struct {
 	Key string
 	// Armor writes ASCII-armored FILE.asc instead of binary FILE.sig.
 	Armor bool
-	// Jobs is how many files are signed at once; zero or less means one.
+	// Jobs is how many batch sessions run at once, or, with NoBatch or
+	// against a host that takes no batches, how many files are signed at
+	// once; zero or less means one.
 	Jobs int
+	// NoBatch signs each file in an ssh session of its own ('sign
+	// --request'). Without it, more than one file go through 'sign
+	// --batch' sessions, and a host that refuses those is given one
+	// session per file from then on, which Log is told once.
+	NoBatch bool
 	// SSH is the ssh client to run; empty means "ssh" from PATH.
 	SSH string
 	// SSHOptions go before the destination on every ssh command line.
@@ -90,7 +106,10 @@ func Sign(ctx context.Context, files []string, o Options) ([]Result, error) {
 		return nil, errors.New("sign: no files given")
 	}
 	s.logFailures = len(files) > 1
-	return s.each(ctx, files, s.signFile)
+	if o.NoBatch || len(files) == 1 {
+		return s.each(ctx, files, s.signFile) // a batch of one would cost the same session
+	}
+	return s.signBatches(ctx, files)
 }
 
 // each runs signFile on files, s.jobs at a time, and returns the results
@@ -145,6 +164,7 @@ type signer struct {
 	timeout     time.Duration
 	log         *logger
 	logFailures bool
+	noBatch     *batchless
 }
 
 func newSigner(o Options) (*signer, error) {
@@ -160,6 +180,7 @@ func newSigner(o Options) (*signer, error) {
 		sshOptions: o.SSHOptions,
 		timeout:    o.Timeout,
 		log:        newLogger(o.Log),
+		noBatch:    &batchless{hosts: make(map[string]bool)},
 	}
 	if s.ssh == "" {
 		s.ssh = "ssh"
@@ -237,15 +258,25 @@ func (s *signer) sign(ctx context.Context, file string) (signed, error) {
 	if err != nil {
 		return signed{}, err
 	}
-	sig, host, cert, err := s.tryHosts(ctx, f, d)
+	sig, host, cert, err := s.tryHosts(ctx, file, d)
 	if err != nil {
 		return signed{}, err
 	}
-	path := OutputPath(file, s.armor)
-	if err := WriteAtomic(path, sig); err != nil {
+	path, err := s.write(f, d, sig)
+	if err != nil {
 		return signed{}, err
 	}
 	return signed{path, host, cert}, nil
+}
+
+// write writes sig, verified against d, as the signature of f, if f has
+// not changed since it was hashed, and returns the path written.
+func (s *signer) write(f *os.File, d digest, sig []byte) (string, error) {
+	if err := checkUnchanged(f, d); err != nil {
+		return "", err
+	}
+	path := OutputPath(f.Name(), s.armor)
+	return path, WriteAtomic(path, sig)
 }
 
 // OutputPath is where [Sign] writes file's signature: FILE.sig, or
@@ -259,11 +290,11 @@ func OutputPath(file string, armor bool) string {
 
 // tryHosts asks each host in turn until one returns a signature that
 // verifies, and returns it ready to write.
-func (s *signer) tryHosts(ctx context.Context, f *os.File, d digest) ([]byte, string, *pgp.Certificate, error) {
+func (s *signer) tryHosts(ctx context.Context, file string, d digest) ([]byte, string, *pgp.Certificate, error) {
 	var sig []byte
 	var cert *pgp.Certificate
-	host, err := s.eachHost(ctx, f.Name(), func(host string) (err error) {
-		sig, cert, err = s.attempt(ctx, host, f, d)
+	host, err := s.eachHost(ctx, file, func(host string) (err error) {
+		sig, cert, err = s.attempt(ctx, host, d)
 		return err
 	})
 	if err != nil {
@@ -297,8 +328,8 @@ func (s *signer) eachHost(ctx context.Context, file string, try func(host string
 }
 
 // attempt has host sign d and checks the answer against the host's
-// certificate and the file itself.
-func (s *signer) attempt(ctx context.Context, host string, f *os.File, d digest) ([]byte, *pgp.Certificate, error) {
+// certificate and the file's hash.
+func (s *signer) attempt(ctx context.Context, host string, d digest) ([]byte, *pgp.Certificate, error) {
 	cert, err := s.certs.get(ctx, host)
 	if err != nil {
 		return nil, nil, err
@@ -307,16 +338,23 @@ func (s *signer) attempt(ctx context.Context, host string, f *os.File, d digest)
 	if err != nil {
 		return nil, nil, err
 	}
+	sig, err := s.check(cert, armored, d)
+	return sig, cert, err
+}
+
+// check verifies armored, a signature from a response, against cert and
+// the file's digest, and returns it ready to write: binary, or armored
+// afresh.
+func (s *signer) check(cert *pgp.Certificate, armored []byte, d digest) ([]byte, error) {
 	bin, err := checkSignature(armored, d.sum)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if err := s.verifyFile(cert, bin, f); err != nil {
-		return nil, nil, err
+	if err := verifyHash(cert, bin, d); err != nil {
+		return nil, err
 	}
 	if !s.armor {
-		return bin, cert, nil
+		return bin, nil
 	}
-	asc, err := armorSignature(bin)
-	return asc, cert, err
+	return armorSignature(bin)
 }

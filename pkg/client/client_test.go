@@ -267,8 +267,8 @@ func TestStraggler(t *testing.T) {
 	}
 }
 
-// TestJobs: fifty files over eight workers are all signed, by runs that
-// overlap in time.
+// TestJobs: fifty files over eight workers, one session per file, are
+// all signed, by runs that overlap in time.
 func TestJobs(t *testing.T) {
 	dir := t.TempDir()
 	runs := filepath.Join(t.TempDir(), "runs")
@@ -277,7 +277,7 @@ func TestJobs(t *testing.T) {
 		files = append(files, writeFile(t, dir, fmt.Sprintf("pkg-%02d.tar.zst", i), randomData(1000+i)))
 	}
 	o := options(t, nil, "ok")
-	o.Jobs = 8
+	o.Jobs, o.NoBatch = 8, true
 	o.SSHOptions = []string{"-o", logOption + runs}
 	results, err := Sign(context.Background(), files, o)
 	if err != nil {

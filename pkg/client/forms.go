@@ -100,7 +100,7 @@ func (s *signer) signDetached(ctx context.Context, f *os.File, keys []Key) (Sign
 		ks := *s // this key's name and pinned certificate; the hosts' state is shared
 		ks.key = k.Name
 		ks.certs = newCerts(k.Cert, s.fetchCert, s.log)
-		sig, host, _, err := ks.tryHosts(ctx, f, d)
+		sig, host, _, err := ks.tryHosts(ctx, f.Name(), d)
 		if err != nil {
 			return Signature{}, fmt.Errorf("key %s: %w", k.Name, err)
 		}

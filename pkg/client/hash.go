@@ -2,9 +2,11 @@ package client
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha512"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -25,8 +27,10 @@ const (
 // digest is what the client knows of a file before any host is asked.
 type digest struct {
 	size    int64
-	sum     []byte // SHA-512 of the file: the data-digest notation's value
-	request []byte // the signing request JSON carrying the hasher's state
+	sum     []byte    // SHA-512 of the file: the data-digest notation's value
+	request []byte    // the signing request JSON carrying the hasher's state
+	h       hash.Hash // the hasher itself, for checking the signature that comes back
+	info    os.FileInfo
 }
 
 // openRegular opens file for reading and refuses anything but a regular
@@ -60,7 +64,13 @@ func pathless(err error) error {
 
 // hashFile streams f through SHA-512 and builds the signing request from
 // the hasher's state (request.md: the server finishes the hash itself).
+// The file's size and modification time are taken before it is read, for
+// [checkUnchanged].
 func (s *signer) hashFile(f *os.File) (digest, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return digest{}, fmt.Errorf("hash: %v", pathless(err))
+	}
 	h := sha512.New()
 	n, err := s.copyFile(h, f, "hashing")
 	if err != nil {
@@ -74,19 +84,40 @@ func (s *signer) hashFile(f *os.File) (digest, error) {
 	if err != nil {
 		return digest{}, fmt.Errorf("BUG: %v", err)
 	}
-	return digest{size: n, sum: h.Sum(nil), request: req}, nil
+	return digest{size: n, sum: h.Sum(nil), request: req, h: h, info: info}, nil
 }
 
-// verifyFile checks bin, one binary signature, against cert over the file
-// read again from its start: what is published is checked against what is
-// on disk, not against what was sent.
-func (s *signer) verifyFile(cert *pgp.Certificate, bin []byte, f *os.File) error {
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("verify: rewind file: %v", err)
-	}
-	r := s.progress(f, "verifying")
-	if err := pgp.Verify(cert, bytes.NewReader(bin), r); err != nil {
+// verifyHash checks bin, one binary signature, against cert over the file
+// as it was read for the request: a copy of the hasher kept from that one
+// pass is finished with the signature's trailer (pgp.VerifyHash), so the
+// file is read once however large it is. That the file still holds those
+// bytes when the signature is written is [checkUnchanged]'s part.
+func verifyHash(cert *pgp.Certificate, bin []byte, d digest) error {
+	if err := pgp.VerifyHash(cert, bytes.NewReader(bin), d.h, crypto.SHA512); err != nil {
 		return fmt.Errorf("signature does not verify over the file (with key %s): %v", cert.Fingerprint(), err)
+	}
+	return nil
+}
+
+// errChanged is a file that changed between its hashing and the writing
+// of its signature: no other host can help, so it is not retried.
+var errChanged = errors.New("file changed while being signed (size or modification time differs from when it was hashed); signature not written")
+
+// checkUnchanged compares f's size and modification time, by fstat(2) on
+// the descriptor that was hashed, with those taken before the hashing: a
+// file rewritten in between (a build still writing it, a second run) is
+// not given a signature over bytes it no longer holds. Modification times
+// are as fine as the file system keeps them (nanoseconds on ext4, XFS and
+// btrfs, but set from the kernel's coarse clock before Linux 6.13's
+// multigrain timestamps), so two writes within one clock tick look alike;
+// the size still differs unless the rewrite keeps it.
+func checkUnchanged(f *os.File, d digest) error {
+	now, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("check file: %v", pathless(err))
+	}
+	if now.Size() != d.info.Size() || !now.ModTime().Equal(d.info.ModTime()) || now.Size() != d.size {
+		return errChanged
 	}
 	return nil
 }

@@ -16,7 +16,8 @@ import (
 
 // TestProgressOnTerminal signs a large and a small file with a
 // pseudo-terminal as Log: the large one gets a progress bar, which is
-// cleared before the line saying it was signed.
+// cleared before the line saying it was signed; after it, the count of
+// files done out of all is shown, and cleared before the next line.
 func TestProgressOnTerminal(t *testing.T) {
 	master, slave := openPTY(t)
 	out := make(chan []byte)
@@ -40,7 +41,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	if len(lines) != 3 || lines[2] != "" {
 		t.Fatalf("log = %q, want two lines", log)
 	}
-	for _, tt := range []struct{ line, file, label string }{{lines[0], big, "hashing"}, {lines[1], small, ""}} {
+	for _, tt := range []struct{ line, file, label string }{{lines[0], big, "hashing"}, {lines[1], small, "signing: 1/2 files done"}} {
 		signed := fmt.Sprintf("signstar: signed %s on ok: wrote %s.sig", tt.file, tt.file)
 		bar, ok := strings.CutSuffix(tt.line, signed)
 		if !ok {

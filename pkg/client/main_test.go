@@ -8,9 +8,12 @@ package client
 // request (pkg/request's TestServerFlow).
 
 import (
+	"bufio"
 	"bytes"
 	"crypto"
 	"crypto/ed25519"
+	"crypto/sha512"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -87,14 +90,31 @@ func fakeSSHMain(args []string) int {
 		return 255
 	}
 	mode, _, _ := strings.Cut(args[dash+1], ".")
+	touchPath = sshOption(args[:dash], touchOption)
 	code := serve(mode, args[dash+2:], os.Stdin, os.Stdout, os.Stderr)
-	for i, a := range args[:dash] {
-		if path, ok := strings.CutPrefix(a, logOption); ok && i > 0 && args[i-1] == "-o" {
-			appendLine(path, fmt.Sprintf("%d %d %s", start.UnixNano(), time.Now().UnixNano(), strings.Join(args[1:], " ")))
-		}
+	if path := sshOption(args[:dash], logOption); path != "" {
+		appendLine(path, fmt.Sprintf("%d %d %s", start.UnixNano(), time.Now().UnixNano(), strings.Join(args[1:], " ")))
 	}
 	return code
 }
+
+// sshOption is the value of "-o NAMEvalue" among args, or "".
+func sshOption(args []string, name string) string {
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, name); ok && i > 0 && args[i-1] == "-o" {
+			return v
+		}
+	}
+	return ""
+}
+
+// touchOption is the fake "ssh -o" option naming a file that the server
+// rewrites (the same size, other bytes) before it answers the request
+// for it: a file that changes while it is being signed.
+const touchOption = "SignstarTestTouch="
+
+// touchPath is the value of touchOption in this run of the fake ssh.
+var touchPath string
 
 // loginShellMain is "signstar -c signstar" as sshd runs it, with the
 // client's words in SSH_ORIGINAL_COMMAND.
@@ -129,6 +149,11 @@ func appendLine(path, line string) {
 //	nonotation  signs the file without the digest notation
 //	wrongkey    signs the file with another key (and serves its certificate)
 //	othertext   signs other text for 'sign --clearsign' and 'sign --text'
+//	old         refuses 'sign --batch' as a server without batches does
+//	limitN      ends a batch after N answers, exit 3, as the request limit does
+//	errline     answers each request of a batch with an error line
+//
+// Every mode that signs answers 'sign --batch' unless it is "old".
 func serve(mode string, words []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch mode {
 	case "down":
@@ -173,6 +198,11 @@ func serve(mode string, words []string, stdin io.Reader, stdout, stderr io.Write
 		return 0
 	case verb == "sign":
 		return signRequest(mode, cert, key, stdin, stdout, stderr)
+	case verb == "batch" && mode == "old":
+		fmt.Fprintln(stderr, `signstar: error: unknown flag "--batch"`)
+		return 2
+	case verb == "batch":
+		return signBatch(mode, cert, key, stdin, stdout, stderr)
 	}
 	return signText(mode, verb, cert, key, stdin, stdout, stderr)
 }
@@ -211,6 +241,8 @@ func parseWords(w []string) (verb, key string, ok bool) {
 		return "cert", key, true
 	case slices.Equal(w, []string{"sign", "--request"}):
 		return "sign", key, true
+	case slices.Equal(w, []string{"sign", "--batch"}):
+		return "batch", key, true
 	case slices.Equal(w, []string{"sign", "--clearsign"}):
 		return "clearsign", key, true
 	case slices.Equal(w, []string{"sign", "--text"}):
@@ -225,10 +257,51 @@ func signRequest(mode string, cert *pgp.Certificate, key ed25519.PrivateKey, std
 		fmt.Fprintf(stderr, "signstar: error: %v\n", err)
 		return 2
 	}
+	resp, err := answer(mode, cert, key, req)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	stdout.Write(resp)
+	return 0
+}
+
+// signBatch answers one request per line, as batch-protocol.md has it: a
+// response or an error line each, exit 3 after the limit of a limitN mode.
+func signBatch(mode string, cert *pgp.Certificate, key ed25519.PrivateKey, stdin io.Reader, stdout, stderr io.Writer) int {
+	limit := -1
+	if n, ok := strings.CutPrefix(mode, "limit"); ok {
+		fmt.Sscan(n, &limit)
+	}
+	sc := bufio.NewScanner(stdin)
+	sc.Buffer(nil, request.MaxSize+1)
+	for n := 0; sc.Scan(); n++ {
+		if n == limit {
+			fmt.Fprintf(stderr, "signstar: batch ended: %d requests, the limit for one session; send the rest in a new session\n", limit)
+			return 3
+		}
+		var resp []byte
+		req, err := request.Read(bytes.NewReader(sc.Bytes()))
+		if err == nil && mode != "errline" {
+			resp, err = answer(mode, cert, key, req)
+		} else if err == nil {
+			err = fmt.Errorf("key \"repo\" is not allowed\x1b[2J")
+		}
+		if err != nil {
+			resp, _ = json.Marshal(map[string]string{"version": "1.0.0", "error": fmt.Sprintf("%v (request %d)", err, n)})
+		}
+		stdout.Write(append(resp, '\n'))
+	}
+	return 0
+}
+
+// answer signs req as the mode says, and returns the response.
+func answer(mode string, cert *pgp.Certificate, key ed25519.PrivateKey, req *request.Request) ([]byte, error) {
 	h, err := req.Hash()
 	if err != nil {
-		return 2
+		return nil, err
 	}
+	touch(h.Sum(nil))
 	notations := []*packet.Notation{request.DigestNotation(h.Sum(nil))}
 	switch mode {
 	case "otherdata":
@@ -241,21 +314,30 @@ func signRequest(mode string, cert *pgp.Certificate, key ed25519.PrivateKey, std
 	}
 	signer, err := pgp.NewSigner(cert, key, crypto.SHA512)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return nil, err
 	}
 	sig, err := signer.SignHash(h, pgp.Options{Armor: true, Notations: notations})
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return nil, err
 	}
-	resp, err := request.Response(sig)
+	return request.Response(sig)
+}
+
+// touch rewrites touchPath, keeping its size, when sum is its SHA-512:
+// the request being answered is the one for that file.
+func touch(sum []byte) {
+	if touchPath == "" {
+		return
+	}
+	data, err := os.ReadFile(touchPath)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 1
+		return
 	}
-	stdout.Write(resp)
-	return 0
+	if got := sha512.Sum512(data); !bytes.Equal(got[:], sum) || len(data) == 0 {
+		return
+	}
+	data[0] ^= 0xff
+	os.WriteFile(touchPath, data, 0o644)
 }
 
 // straggle starts a process that outlives this one and holds its stdout

@@ -18,7 +18,7 @@ import (
 // it carries the data-digest@archlinux.org notation (request.md) with the
 // file's SHA-512 digest: a server that signed some other request is caught
 // here without a second pass over a large file. The signature itself is
-// checked by [signer.verifyFile].
+// checked by [verifyHash].
 func checkSignature(armored, sum []byte) ([]byte, error) {
 	bin, sig, err := readSignature(armored)
 	if err != nil {
