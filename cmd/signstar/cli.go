@@ -40,7 +40,8 @@ type requestCmd struct {
 	X509Cert  string        `help:"Pinned X.509 certificate (PEM) of the key, for --format; without it, each server's 'cert --x509' is trusted on first use." name:"x509-cert" type:"existingfile" placeholder:"FILE"`
 	Append    bool          `help:"With --format authenticode: add a signature to an already signed image instead of refusing it."`
 	KeyID     bool          `name:"keyid" help:"With --format kmod: name the signer by subject key identifier, as sign-file -k does."`
-	Jobs      int           `help:"Files signed in parallel." default:"4"`
+	Jobs      int           `help:"Batch sessions run in parallel ('sign --batch', files shared among them); files signed in parallel where a session signs one file." default:"4"`
+	NoBatch   bool          `name:"no-batch" help:"Sign each file in an ssh session of its own ('sign --request'). Without it, several OpenPGP files go through batches, and a server that refuses them gets one session per file, said once."`
 	SSHOption []string      `help:"Extra ssh(1) argument, one per flag: --ssh-option=-oConnectTimeout=5; repeatable." name:"ssh-option" sep:"none" placeholder:"ARG"`
 	Timeout   time.Duration `help:"Limit for one ssh run." default:"2m"`
 	Files     []string      `arg:"" help:"Files to sign." type:"existingfile"`
@@ -53,7 +54,7 @@ func (c *requestCmd) Run(g *cli) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	o := client.Options{
-		Hosts: c.Host, Key: c.Key, Armor: c.Armor, Jobs: c.Jobs,
+		Hosts: c.Host, Key: c.Key, Armor: c.Armor, Jobs: c.Jobs, NoBatch: c.NoBatch,
 		SSHOptions: c.SSHOption, Timeout: c.Timeout, Log: os.Stderr,
 	}
 	if c.Format != "" {
