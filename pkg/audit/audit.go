@@ -170,6 +170,12 @@ type Record struct {
 	// Detail says in a few words what the lifecycle command changed
 	// ("ed25519, expires 2028-01-31", "reason retired"), with Event only.
 	Detail string
+
+	// Batch is the session ID of the batch ('sign --batch') a record
+	// belongs to, and BatchSeq the request's place in it, from 1; see
+	// batch.go.
+	Batch    string
+	BatchSeq int
 }
 
 // ResultOf is the Result for a signing request that ended with err: Signed,
@@ -280,6 +286,10 @@ func (r *Record) fields() ([]field, error) {
 	add("SIGNSTAR_KEY_FINGERPRINT", r.KeyFingerprint, maxShort)
 	add("SIGNSTAR_EVENT", string(r.Event), maxShort)
 	add("SIGNSTAR_DETAIL", r.Detail, maxLong)
+	add("SIGNSTAR_BATCH", r.Batch, maxShort)
+	if r.BatchSeq > 0 {
+		f = append(f, field{"SIGNSTAR_BATCH_SEQ", strconv.Itoa(r.BatchSeq)})
+	}
 	if r.Result == Signed || r.Result == Undelivered {
 		f = append(f, field{"SIGNSTAR_FORMAT", string(r.Format)})
 		if r.InputSHA512 != nil { // nil: an X.509 digest-only request, see SignedDigest
@@ -302,6 +312,12 @@ func (r *Record) check() error {
 		return errors.New("BUG: audit record without a request id")
 	case r.Mode != CLI && r.Mode != SSH:
 		return fmt.Errorf("BUG: audit record with mode %q", r.Mode)
+	}
+	if r.Event == BatchEnd {
+		return r.checkBatchEnd()
+	}
+	if r.BatchSeq < 0 || r.BatchSeq > 0 && r.Batch == "" {
+		return errors.New("BUG: audit record with a batch place but no batch")
 	}
 	if r.Event != "" || r.Result == Changed || r.Detail != "" {
 		return r.checkEvent()
@@ -420,6 +436,8 @@ func (r *Record) priority() int {
 func (r *Record) message() string {
 	var m string
 	switch {
+	case r.Event == BatchEnd:
+		m = r.batchEndMessage()
 	case r.Event != "":
 		m = r.eventMessage()
 	case r.Result == Signed:

@@ -86,8 +86,14 @@ type Remote struct {
 	// shell reads stdin through package input under both).
 	IdleTimeout string `toml:"idle-timeout,omitempty"`
 	MaxDuration string `toml:"max-duration,omitempty"`
+	// Batch, false, refuses 'sign --batch'; BatchMaxRequests and
+	// BatchIdleTimeout bound one batch session (see batch.go).
+	Batch            *bool  `toml:"batch,omitempty"`
+	BatchMaxRequests *int   `toml:"batch-max-requests,omitempty"`
+	BatchIdleTimeout string `toml:"batch-idle-timeout,omitempty"`
 
 	limits limits // parsed by validate
+	batch  batch  // parsed by validate
 }
 
 // RequestByDefault reports whether an empty remote command means a
@@ -204,6 +210,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("remote: default-action %q: want sign or request", c.Remote.DefaultAction)
 	}
 	if err := c.Remote.parseLimits(); err != nil {
+		return err
+	}
+	if err := c.Remote.parseBatch(); err != nil {
 		return err
 	}
 	defaults := 0

@@ -11,6 +11,9 @@
 //	                           a cleartext signed message of the text on
 //	                           stdin (RFC 4880 section 7; always armored)
 //	sign --request [--key NAME] answer a digest-only signing request on stdin
+//	sign --batch [--key NAME]  answer a stream of digest-only signing
+//	                           requests on stdin, one JSON text a line, one
+//	                           response line each, in order (OpenPGP only)
 //	sign --request --format kmod|authenticode|cms [--key NAME]
 //	                           answer an X.509 digest-only request (version
 //	                           1.1 of the request format) on stdin
@@ -71,6 +74,9 @@ type Command struct {
 	Clearsign bool
 	// Request: stdin is a signing request (a hash state), not the artifact.
 	Request bool
+	// Batch: stdin is a stream of signing requests, one a line; each is
+	// answered by one line (JSON Lines both ways).
+	Batch bool
 	// Implicit: the client sent no words; the account's config picks
 	// between signing the artifact and answering a request.
 	Implicit bool
@@ -144,6 +150,8 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 			c.Armor = true
 		case flag == "--request" && verb == Sign && !hasValue:
 			c.Request = true
+		case flag == "--batch" && verb == Sign && !hasValue:
+			c.Batch = true
 		case flag == "--text" && verb == Sign && !hasValue:
 			c.Text = true
 		case flag == "--clearsign" && verb == Sign && !hasValue:
@@ -192,6 +200,9 @@ func parseFlags(verb Action, args []string, armorOK bool) (Command, error) {
 // CheckForm refuses signature flags that contradict each other. The admin
 // CLI's sign command applies it to its own flags too.
 func (c Command) CheckForm() error {
+	if c.Batch {
+		return c.checkBatch()
+	}
 	switch {
 	case c.Request && c.Armor:
 		return refusal.Errorf("--armor does not apply to --request: the response always carries an armored signature")
@@ -220,6 +231,23 @@ func (c Command) CheckForm() error {
 		if k == c.Key || slices.Contains(c.Also[:i], k) {
 			return refusal.Errorf("key %s named twice", quote(k))
 		}
+	}
+	return nil
+}
+
+// checkBatch refuses what a batch cannot take: a batch answers OpenPGP
+// digest-only requests, each by one armored signature of one key, so
+// every other signature flag contradicts it.
+func (c Command) checkBatch() error {
+	switch {
+	case c.Request:
+		return refusal.Errorf("--batch answers signing requests already: leave out --request")
+	case c.Armor || c.Text || c.Clearsign:
+		return refusal.Errorf("--armor, --text and --clearsign do not apply to --batch: it answers digest-only requests")
+	case c.Format != "" || c.Append || c.KeyID:
+		return refusal.Errorf("--batch answers OpenPGP requests only: send X.509 requests one at a time with 'sign --request --format'")
+	case len(c.Also) > 0:
+		return refusal.Errorf("--batch signs with one key: each request is answered by one signature")
 	}
 	return nil
 }

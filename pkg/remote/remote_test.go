@@ -90,6 +90,21 @@ func TestParse(t *testing.T) {
 		{"keyid openpgp", "sign --keyid", Command{}, "--keyid applies"},
 		{"sign x509", "sign --x509", Command{}, `does not take "--x509"`},
 		{"cert format", "cert --format kmod", Command{}, `does not take "--format"`},
+		{"batch", "sign --batch", Command{Action: Sign, Batch: true}, ""},
+		{"batch key", "sign --batch --key=repo", Command{Action: Sign, Key: "repo", Batch: true}, ""},
+		{"key batch", "sign --key repo --batch", Command{Action: Sign, Key: "repo", Batch: true}, ""},
+		{"batch twice", "sign --batch --batch", Command{}, `"--batch" given twice`},
+		{"batch value", "sign --batch=yes", Command{}, `does not take "--batch=yes"`},
+		{"batch request", "sign --batch --request", Command{}, "leave out --request"},
+		{"batch armor", "sign --batch --armor", Command{}, "do not apply to --batch"},
+		{"batch text", "sign --text --batch", Command{}, "do not apply to --batch"},
+		{"batch clearsign", "sign --batch --clearsign", Command{}, "do not apply to --batch"},
+		{"batch format", "sign --batch --format kmod", Command{}, "OpenPGP requests only"},
+		{"batch keyid", "sign --batch --keyid", Command{}, "OpenPGP requests only"},
+		{"batch two keys", "sign --batch --key a --key b", Command{}, "--batch signs with one key"},
+		{"batch same key twice", "sign --batch --key a --key a", Command{}, "--batch signs with one key"},
+		{"cert batch", "cert --batch", Command{}, `does not take "--batch"`},
+		{"batch alone", "--batch", Command{}, `unknown command "--batch"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +129,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "sign", "sign --key repo --armor", "cert --key=x", "version", "help",
 		"sign --clearsign --key repo", "sign --text --armor", "sign --request --text",
 		"scp -t .", "sign --key a --key b", "sign --key a --key a", "sign --request --key a --key b", "sign\x00", strings.Repeat("x", 300),
-		"sign --format kmod --key m", "sign --format=authenticode --append", "sign --format cms --armor", "cert --x509", "certs", "certs --x509"} {
+		"sign --format kmod --key m", "sign --format=authenticode --append", "sign --format cms --armor", "cert --x509", "certs", "certs --x509",
+		"sign --batch", "sign --batch --key repo", "sign --batch --request", "sign --batch --key a --key b", "cert --batch"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
@@ -153,6 +169,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if c.Clearsign && (c.Armor || c.Text || c.Request) || c.Request && c.Text {
 			t.Fatalf("contradicting flags accepted: %+v", c)
+		}
+		if c.Batch && !c.Equal(Command{Action: Sign, Key: c.Key, Batch: true}) {
+			t.Fatalf("a batch with other flags accepted: %+v", c)
 		}
 	})
 }
