@@ -33,6 +33,7 @@ type Config struct {
 	Audit    Audit           `toml:"audit,omitempty"`
 	Remote   Remote          `toml:"remote,omitempty"`
 	Lockdown Lockdown        `toml:"lockdown,omitempty"`
+	Log      Log             `toml:"log,omitempty"`
 	Keys     map[string]*Key `toml:"keys"`
 
 	// path is where the file was read from; relative paths in it are
@@ -227,7 +228,7 @@ func (c *Config) validate() error {
 	if defaults > 1 {
 		return errors.New("keys: more than one key has default = true")
 	}
-	return nil
+	return c.Log.validate(c.Keys)
 }
 
 // Selector returns the module and token the config names, from the URI or
