@@ -36,7 +36,7 @@ func testEntry(i int) Entry {
 
 // newTestLog is a log in a fresh directory with n entries, and a
 // checkpoint signed by testKey.
-func newTestLog(t *testing.T, n int) (*Log, note.Verifier) {
+func newTestLog(t testing.TB, n int) (*Log, note.Verifier) {
 	t.Helper()
 	l, err := Open(t.TempDir())
 	if err != nil {
@@ -63,7 +63,7 @@ func newTestLog(t *testing.T, n int) (*Log, note.Verifier) {
 	return l, v
 }
 
-func testSigner(t *testing.T) (note.Signer, note.Verifier) {
+func testSigner(t testing.TB) (note.Signer, note.Verifier) {
 	t.Helper()
 	s, err := NewSigner(testOrigin, testKey())
 	if err != nil {
@@ -80,9 +80,9 @@ func testSigner(t *testing.T) (note.Signer, note.Verifier) {
 	return s, v
 }
 
-// checkpointAt signs the checkpoint of the first n entries of es, the
-// tree computed here in memory, independently of the tiles.
-func treeOf(t *testing.T, n int) tlog.Tree {
+// treeOf is the tree of the first n test entries, computed in memory,
+// independently of the tiles.
+func treeOf(t testing.TB, n int) tlog.Tree {
 	t.Helper()
 	var stored []tlog.Hash
 	r := tlog.HashReaderFunc(func(xs []int64) ([]tlog.Hash, error) {
