@@ -28,6 +28,8 @@
 //	                           or its X.509 certificate and chain (PEM)
 //	certs                      print every key the session may use, with its
 //	                           armored certificate, as JSON
+//	log checkpoint | log proof INDEX [SIZE] | log consistency OLD NEW
+//	                           read the transparency log (see [LogQuery])
 //	version | help
 //
 // A sign command may name several keys (a key transition: gpg -u OLD -u
@@ -90,6 +92,8 @@ type Command struct {
 	// KeyID: a module signature names its signer by subject key
 	// identifier instead of issuer and serial (sign-file -k).
 	KeyID bool
+	// Log is what a log command asks of the transparency log.
+	Log LogQuery
 }
 
 // Format names an X.509 signature format.
@@ -132,6 +136,8 @@ func Parse(line string) (Command, error) {
 			return Command{}, refusal.Errorf("%s takes no arguments", verb)
 		}
 		return Command{Action: verb}, nil
+	case Log:
+		return parseLog(args)
 	}
 	return Command{}, refusal.Errorf("unknown command %s (try 'help')", quote(words[0]))
 }

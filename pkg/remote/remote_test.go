@@ -152,9 +152,12 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("accepted non-printable line %q", line)
 		}
 		switch c.Action {
-		case Sign, Cert, Certs, Version, Help:
+		case Sign, Cert, Certs, Version, Help, Log:
 		default:
 			t.Fatalf("unknown action %q", c.Action)
+		}
+		if c.Action == Log && !c.Equal(Command{Action: Log, Log: c.Log}) || c.Action != Log && c.Log != (LogQuery{}) {
+			t.Fatalf("a log query with other flags, or flags with one: %+v", c)
 		}
 		if c.Key != "" && !strings.Contains(line, c.Key) {
 			t.Fatalf("key %q not in line %q", c.Key, line)
