@@ -148,21 +148,32 @@ func (r *results) goals() []goal {
 		}
 		gs = append(gs, goal{name, fmt.Sprintf("%.2fx", v), want, v / limit})
 	}
-	ratio("small, Ed25519: signstar / pkcs11-tool", r.smallRatio("signstar sign (ed25519)", "pkcs11-tool --sign (ed25519)"), 1.3, false)
-	ratio("small, RSA-3072: signstar / pkcs11-tool", r.smallRatio("signstar sign (rsa3072)", "pkcs11-tool --sign (rsa3072)"), 1.3, false)
-	ratio("small, RSA-3072: signstar / gpg", r.smallRatio("signstar sign (rsa3072)", "gpg --detach-sign (rsa3072)"), 1.0, true)
-	big := r.largeByLabel("signstar sign (ed25519)")
-	ratio(r.c.largeLabel+": signstar / sha512sum", big.wall().median/r.largeByLabel("sha512sum").wall().median, 1.15, false)
-	rss := big.rssMiB().max
-	gs = append(gs, goal{r.c.largeLabel + ": signstar peak RSS", fmt.Sprintf("%.1f MiB", rss), "<= 32 MiB", rss / 32})
-	for _, mode := range []string{"new connection", "ControlMaster"} {
-		v := r.sshRatio(32, mode)
-		gs = append(gs, goal{"SSH, 32 at once, " + mode + ": sign / do-nothing rate", fmt.Sprintf("%.2fx", v), ">= 0.90x", 0.9 / v})
+	if r.small != nil {
+		ratio("small, Ed25519: signstar / pkcs11-tool", r.smallRatio("signstar sign (ed25519)", "pkcs11-tool --sign (ed25519)"), 1.3, false)
+		ratio("small, RSA-3072: signstar / pkcs11-tool", r.smallRatio("signstar sign (rsa3072)", "pkcs11-tool --sign (rsa3072)"), 1.3, false)
+		ratio("small, RSA-3072: signstar / gpg", r.smallRatio("signstar sign (rsa3072)", "gpg --detach-sign (rsa3072)"), 1.0, true)
 	}
-	added := r.reqSent(2) - r.reqSent(0)
-	gs = append(gs, goal{"digest-only " + r.c.largeLabel + ": bytes sent beyond the session's own", fmt.Sprintf("%.0f B", added), "< 4096 B", added / 4096})
-	diff := r.reqSent(2) - r.reqSent(1)
-	gs = append(gs, goal{"digest-only: bytes sent, " + r.c.largeLabel + " minus 1 KiB", fmt.Sprintf("%+.0f B", diff), "±64 B", abs(diff) / 64})
+	if r.large != nil {
+		big := r.largeByLabel("signstar sign (ed25519)")
+		ratio(r.c.largeLabel+": signstar / sha512sum", big.wall().median/r.largeByLabel("sha512sum").wall().median, 1.15, false)
+		rss := big.rssMiB().max
+		gs = append(gs, goal{r.c.largeLabel + ": signstar peak RSS", fmt.Sprintf("%.1f MiB", rss), "<= 32 MiB", rss / 32})
+	}
+	if r.ssh != nil {
+		for _, mode := range []string{"new connection", "ControlMaster"} {
+			v := r.sshRatio(32, mode)
+			gs = append(gs, goal{"SSH, 32 at once, " + mode + ": sign / do-nothing rate", fmt.Sprintf("%.2fx", v), ">= 0.90x", 0.9 / v})
+		}
+	}
+	if r.req != nil {
+		added := r.reqSent(2) - r.reqSent(0)
+		gs = append(gs, goal{"digest-only " + r.c.largeLabel + ": bytes sent beyond the session's own", fmt.Sprintf("%.0f B", added), "< 4096 B", added / 4096})
+		diff := r.reqSent(2) - r.reqSent(1)
+		gs = append(gs, goal{"digest-only: bytes sent, " + r.c.largeLabel + " minus 1 KiB", fmt.Sprintf("%+.0f B", diff), "±64 B", abs(diff) / 64})
+	}
+	if r.many != nil {
+		gs = append(gs, r.many.goals()...)
+	}
 	return gs
 }
 
@@ -207,6 +218,9 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	if r.quick {
 		p("> **Smoke run (SIGNSTAR_BENCH_QUICK=1): counts and sizes are reduced; these figures are not the reference.**\n\n")
 	}
+	if !r.sel.all() {
+		p("> **Partial run (SIGNSTAR_BENCH_SECTIONS): only the sections below were measured.**\n\n")
+	}
 	p("Measured on %s, %s to %s (%.0f minutes). Times are wall-clock medians unless said otherwise; ", r.started.UTC().Format("2006-01-02"), r.started.UTC().Format("15:04"), r.ended.UTC().Format("15:04 MST"), r.ended.Sub(r.started).Minutes())
 	p("CPU is what wait4(2) reports for the process (user+sys); peak RSS is GNU time's %%M for the process run under `/usr/bin/time`, whose CPU is then included (a fraction of a millisecond). ")
 	p("Commands of one table run interleaved, one round after the other, so that load from elsewhere on the machine falls on all of them alike.\n\n")
@@ -222,6 +236,34 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 		p("| %s | %s | %s | %s |\n", g.name, g.measured, g.want, yes(g.met()))
 	}
 
+	if r.small != nil {
+		r.smallSection(w)
+	}
+	if r.large != nil {
+		r.largeSection(w)
+	}
+	if r.ssh != nil {
+		r.sshSection(w)
+	}
+	if r.req != nil {
+		r.reqSection(w)
+	}
+	if r.growth != nil {
+		r.growthSection(w)
+	}
+	if r.front != nil {
+		r.releaseTooling(w)
+	}
+	if r.many != nil {
+		r.many.section(w, r.c)
+	}
+
+	p("\n")
+	w.Write(notes)
+}
+
+func (r *results) smallSection(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\n## 1. Small input, whole process\n\n")
 	p("A 1 KiB file, %d interleaved runs of each command after 3 warm-up rounds; the token is SoftHSM2 %s with the same key for signstar and pkcs11-tool; ", r.c.smallRuns, r.machine[7].value)
 	p("GnuPG signs with a software key of the same type, its agent warm, `--digest-algo SHA512` as signstar. ")
@@ -236,13 +278,21 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 		{"signstar / pkcs11-tool (the floor)", "signstar sign (%s)", "pkcs11-tool --sign (%s)"},
 		{"signstar / gpg --detach-sign", "signstar sign (%s)", "gpg --detach-sign (%s)"},
 		{"signstar as the account / pkcs11-tool", "signstar sign (%s), as the account", "pkcs11-tool --sign (%s)"},
+		{"baseline (SIGNSTAR_BENCH_BASELINE) / pkcs11-tool", "signstar sign (%s), baseline", "pkcs11-tool --sign (%s)"},
+		{"signstar / baseline", "signstar sign (%s)", "signstar sign (%s), baseline"},
 	} {
+		if r.small.byKey[fmt.Sprintf(q.a, "ed25519")] == nil || r.small.byKey[fmt.Sprintf(q.b, "ed25519")] == nil {
+			continue
+		}
 		p("| %s | %.2fx | %.2fx |\n", q.name,
 			r.smallRatio(fmt.Sprintf(q.a, "ed25519"), fmt.Sprintf(q.b, "ed25519")),
 			r.smallRatio(fmt.Sprintf(q.a, "rsa3072"), fmt.Sprintf(q.b, "rsa3072")))
 	}
 	r.phases(w)
+}
 
+func (r *results) largeSection(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\n## 2. Large input (%s)\n\n", r.c.largeLabel)
 	p("Every command reads the file on standard input (page-cached), %d interleaved runs after one warm-up round.\n\n", r.c.largeRuns)
 	p("| command | median s | min s | max s | CPU s (median) | peak RSS MiB (max) |\n| --- | ---: | ---: | ---: | ---: | ---: |\n")
@@ -253,7 +303,10 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	sg, sha, s256, gpg := r.largeByLabel("signstar sign (ed25519)").wall().median, r.largeByLabel("sha512sum").wall().median, r.largeByLabel("sha256sum").wall().median, r.largeByLabel("gpg --detach-sign (ed25519)").wall().median
 	p("\n| ratio (medians) | |\n| --- | ---: |\n| signstar / sha512sum (the floor) | %.2fx |\n| signstar / gpg --detach-sign | %.2fx |\n| gpg / sha512sum | %.2fx |\n| signstar / (sha512sum + sha256sum) | %.2fx |\n", sg/sha, sg/gpg, gpg/sha, sg/(sha+s256))
 	p("| throughput: signstar / sha512sum / sha256sum | %.0f / %.0f / %.0f MB/s |\n", mbps(r.c.largeSize, sg), mbps(r.c.largeSize, sha), mbps(r.c.largeSize, s256))
+}
 
+func (r *results) sshSection(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\n## 3. Over SSH\n\n")
 	p("sshd on 127.0.0.1 with the shipped drop-in (`MaxStartups 64:30:256`, `MaxSessions 32`), the account's login shell is signstar, INFO logging. ")
 	p("Each row is %d sessions (or as many as start within %v: the *sessions* column says how many ran), that many at once; *sign* pipes a %d MiB file and gets a signature back, the floor *version* is `ssh host version`: the account's shell is signstar, so there is no `ssh host true`, and `version` is the session that does nothing else (signstar starts, prints one line, exits; no token, no lockdown). ", r.c.sshTotal, sshRowTime, r.c.sshSize>>20)
@@ -266,7 +319,10 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	for _, mode := range []string{"new connection", "ControlMaster"} {
 		p("| %s | %.2fx | %.2fx | %.2fx |\n", mode, r.sshRatio(1, mode), r.sshRatio(8, mode), r.sshRatio(32, mode))
 	}
+}
 
+func (r *results) reqSection(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\n## 4. Digest-only requests\n\n")
 	p("Bytes sent are what `ssh -v -E LOG` reports at exit (`Transferred: sent N`), for the whole connection. `signstar request` hashes the file locally and sends the 208-byte SHA-512 state; `ssh host < file` sends the file. %d runs each.\n\n", r.c.reqRuns)
 	p("| what | median s | min s | max s | bytes sent (median) |\n| --- | ---: | ---: | ---: | ---: |\n")
@@ -275,7 +331,10 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	}
 	p("\n| ratio | |\n| --- | ---: |\n| time: request / whole file over ssh | %.2fx |\n| bytes: request / whole file over ssh | %.6fx |\n| bytes the request adds to a session | %.0f B |\n",
 		r.req[2].wall.median/r.req[3].wall.median, r.reqSent(2)/r.reqSent(3), r.reqSent(2)-r.reqSent(0))
+}
 
+func (r *results) growthSection(w io.Writer) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	p("\n## 5. Cost growth\n\n")
 	p("`signstar sign` (Ed25519) as root, against `sha512sum` on the same input; %v runs for the smaller sizes, the %s row is section 2's.\n\n", r.c.growthRuns, r.c.largeLabel)
 	p("| input | wall ms | CPU ms (user+sys) | user ms | sys ms | peak RSS MiB (median / max) | sha512sum CPU ms | signstar CPU / sha512sum CPU |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
@@ -287,11 +346,6 @@ func (r *results) markdown(w io.Writer, notes []byte) {
 	per := (last.signstar.cpu().median - first.signstar.cpu().median) / float64(last.bytes-first.bytes) * 1e6 // ns per byte
 	perFloor := (last.floor.cpu().median - first.floor.cpu().median) / float64(last.bytes-first.bytes) * 1e6
 	p("\nMarginal CPU per byte (from 1 KiB to %s): signstar %.2f ns/B, sha512sum %.2f ns/B; fixed cost per signature: %.1f ms of CPU.\n", r.c.largeLabel, per, perFloor, first.signstar.cpu().median)
-
-	r.releaseTooling(w)
-
-	p("\n")
-	w.Write(notes)
 }
 
 // releaseTooling is section 6: the gpg front end and the X.509 formats.

@@ -29,18 +29,21 @@ type counts struct {
 	frontRuns  int // section 6: per command, the gpg front end
 	x509Runs   int // section 6: per command, the X.509 formats
 	rssRuns    int // section 6: per command, 100 MiB under GNU time
+	many       manyCounts
 }
 
 var full = counts{
 	smallRuns: 60, largeSize: 1 << 30, largeLabel: "1GiB", largeRuns: 5,
 	growthRuns: []int{20, 20, 5}, sshTotal: 500, sshSize: 4 << 20, reqRuns: 3,
 	frontRuns: 30, x509Runs: 15, rssRuns: 3,
+	many: manyCounts{small: 1000, large: 100, sshSmall: 100, sshLarge: 10, rounds: 3, jobs: 4},
 }
 
 var quick = counts{
 	smallRuns: 8, largeSize: 64 << 20, largeLabel: "64MiB", largeRuns: 2,
 	growthRuns: []int{3, 3, 2}, sshTotal: 40, sshSize: 4 << 20, reqRuns: 1,
 	frontRuns: 3, x509Runs: 2, rssRuns: 1,
+	many: manyCounts{small: 100, large: 5, sshSmall: 20, sshLarge: 2, rounds: 1, jobs: 4},
 }
 
 // sign is 'signstar sign [--key KEY] < in > out' as root or the account.
@@ -98,6 +101,15 @@ func (f *fixture) small(c counts) (*smallResult, error) {
 		f.sign("signstar sign (ed25519), as the account", "ed25519", in, out, true),
 		probe("signstar sign < /dev/null, as the account", []string{"sign", "--key", "ed25519"}, "", true),
 		f.sign("signstar sign (rsa3072), as the account", "rsa3072", in, out, true),
+	}
+	if f.baseline != "" {
+		// SIGNSTAR_BENCH_BASELINE: an older build, interleaved with this
+		// one, so that a change is measured under the same load.
+		for _, key := range []string{"ed25519", "rsa3072"} {
+			s := f.sign("signstar sign ("+key+"), baseline", key, in, out, false)
+			s.argv[0] = f.baseline
+			specs = append(specs, s)
+		}
 	}
 	rows, err := interleave(specs, 3, c.smallRuns, time.Minute)
 	if err != nil {

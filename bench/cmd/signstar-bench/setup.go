@@ -39,6 +39,7 @@ const pin = "123456"
 type fixture struct {
 	dir      string // world-traversable work dir
 	signstar string // the binary under test, copied into dir (also the login shell)
+	baseline string // an older signstar for section 1 (SIGNSTAR_BENCH_BASELINE), copied into dir; "" for none
 	module   string
 	hsmConf  string
 	cliConf  string            // config for root's CLI runs
@@ -93,6 +94,12 @@ func newFixture(signstar, tmp string) (*fixture, error) {
 	f.signstar = filepath.Join(dir, "signstar")
 	if err := copyFile(signstar, f.signstar, 0o755); err != nil {
 		return f, err
+	}
+	if b := os.Getenv("SIGNSTAR_BENCH_BASELINE"); b != "" {
+		f.baseline = filepath.Join(dir, "signstar-baseline")
+		if err := copyFile(b, f.baseline, 0o755); err != nil {
+			return f, err
+		}
 	}
 	for _, m := range moduleCandidates {
 		if _, err := os.Stat(m); err == nil {
