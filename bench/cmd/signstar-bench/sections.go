@@ -36,14 +36,14 @@ var full = counts{
 	smallRuns: 60, largeSize: 1 << 30, largeLabel: "1GiB", largeRuns: 5,
 	growthRuns: []int{20, 20, 5}, sshTotal: 500, sshSize: 4 << 20, reqRuns: 3,
 	frontRuns: 30, x509Runs: 15, rssRuns: 3,
-	many: manyCounts{small: 1000, large: 100, sshSmall: 100, sshLarge: 10, rounds: 3, jobs: 4},
+	many: manyCounts{small: 1000, large: 100, sshSmall: 100, sshLarge: 10, obsSmall: 300, obsLarge: 100, rounds: 3, jobs: 4},
 }
 
 var quick = counts{
 	smallRuns: 8, largeSize: 64 << 20, largeLabel: "64MiB", largeRuns: 2,
 	growthRuns: []int{3, 3, 2}, sshTotal: 40, sshSize: 4 << 20, reqRuns: 1,
 	frontRuns: 3, x509Runs: 2, rssRuns: 1,
-	many: manyCounts{small: 100, large: 5, sshSmall: 20, sshLarge: 2, rounds: 1, jobs: 4},
+	many: manyCounts{small: 100, large: 5, sshSmall: 20, sshLarge: 2, obsSmall: 40, obsLarge: 5, rounds: 1, jobs: 4},
 }
 
 // sign is 'signstar sign [--key KEY] < in > out' as root or the account.
