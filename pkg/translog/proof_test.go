@@ -67,7 +67,7 @@ func TestCheckConsistencyRefuses(t *testing.T) {
 	short, _ := newTestLog(t, 30)
 	c40, _ := long.Dir().Checkpoint(v)
 	c30, _ := short.Dir().Checkpoint(v)
-	forked, err := Open(t.TempDir())
+	forked, err := Open(testDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}

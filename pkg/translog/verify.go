@@ -34,12 +34,10 @@ func Verify(d Dir, v note.Verifier, known ...Checkpoint) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, err
 	}
-	hr := d.Hashes(c)
-	for k := int64(0); k*tileWidth < c.Size; k++ {
-		if err := verifyBundle(d, c, hr, k); err != nil {
-			return c, err
-		}
+	if err := d.Walk(c.Tree(), 0, func(int64, Entry) error { return nil }); err != nil {
+		return c, err
 	}
+	hr := d.Hashes(c)
 	for _, old := range known {
 		if err := verifyPrefix(c, hr, old); err != nil {
 			return c, err
@@ -48,13 +46,36 @@ func Verify(d Dir, v note.Verifier, known ...Checkpoint) (Checkpoint, error) {
 	return c, nil
 }
 
-// verifyBundle checks the entries of bundle k against the tree of c.
-func verifyBundle(d Dir, c Checkpoint, hr tlog.HashReader, k int64) error {
+// Walk calls fn with every entry of tree t from index from on, in order,
+// each checked as [Verify] checks it (against t, which the caller
+// trusts: a checkpoint's, or [Log.Tree] on the signing host). It stops
+// at the first bad entry, returning a [*BadEntryError], or at fn's first
+// error, returning it.
+func (d Dir) Walk(t tlog.Tree, from int64, fn func(index int64, e Entry) error) error {
+	hr := tlog.TileHashReader(t, tileReader{d})
+	for k := max(from, 0) / tileWidth; k*tileWidth < t.N; k++ {
+		es, err := verifyBundle(d, t, hr, k)
+		if err != nil {
+			return err
+		}
+		for j, e := range es {
+			if i := k*tileWidth + int64(j); i >= from {
+				if err := fn(i, e); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// verifyBundle reads the entries of bundle k and checks them against t.
+func verifyBundle(d Dir, t tlog.Tree, hr tlog.HashReader, k int64) ([]Entry, error) {
 	first := k * tileWidth
-	w := int(min(tileWidth, c.Size-first))
+	w := int(min(tileWidth, t.N-first))
 	es, err := d.bundle(k, w)
 	if err != nil {
-		return &BadEntryError{first, err}
+		return nil, &BadEntryError{first, err}
 	}
 	indexes := make([]int64, w)
 	for j := range indexes {
@@ -62,17 +83,18 @@ func verifyBundle(d Dir, c Checkpoint, hr tlog.HashReader, k int64) error {
 	}
 	hs, err := hr.ReadHashes(indexes)
 	if err != nil {
-		return &BadEntryError{firstBadLeaf(d, es, first), fmt.Errorf("the hash tiles do not match the checkpoint: %v", err)}
+		return nil, &BadEntryError{firstBadLeaf(d, es, first), fmt.Errorf("the hash tiles do not match the checkpoint: %v", err)}
 	}
+	out := make([]Entry, len(es))
 	for j, e := range es {
 		if tlog.RecordHash(e) != hs[j] {
-			return &BadEntryError{first + int64(j), errors.New("does not hash to the leaf the checkpoint's tree has there")}
+			return nil, &BadEntryError{first + int64(j), errors.New("does not hash to the leaf the checkpoint's tree has there")}
 		}
-		if _, err := ParseEntry(e); err != nil {
-			return &BadEntryError{first + int64(j), err}
+		if out[j], err = ParseEntry(e); err != nil {
+			return nil, &BadEntryError{first + int64(j), err}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // firstBadLeaf is the index of the first entry of es whose hash differs
