@@ -31,6 +31,7 @@ type AdminCLI struct {
 	Key   keyCmd   `cmd:"" help:"Generate, adopt, list and export keys."`
 	Sign  signCmd  `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
 	Check checkCmd `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
+	Host  hostCmd  `cmd:"" help:"Plan, apply and check a signing host described in one host file (accounts, client keys, allow lists, sshd)."`
 }
 
 type initCmd struct {

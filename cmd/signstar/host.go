@@ -1,0 +1,110 @@
+//go:build linux && cgo
+
+package main
+
+// signstar host plan|apply|check: a signing host as code (package host).
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"signstar/pkg/host"
+	"signstar/pkg/tomlconf"
+)
+
+type hostCmd struct {
+	Plan  hostPlanCmd  `cmd:"" help:"Print what apply would change on the host, one change a line, and what the host lacks."`
+	Apply hostApplyCmd `cmd:"" help:"Make the host match the host file: accounts, allow lists, authorized_keys, the sshd drop-in (checked with sshd -t); a second apply changes nothing."`
+	Check hostCheckCmd `cmd:"" help:"Name every difference between the host file and the host; exit 1 if there is one."`
+}
+
+// hostFlags are the three commands' flags.
+type hostFlags struct {
+	File string `help:"The host file (see sshd/host.example.toml)." required:"" type:"existingfile" placeholder:"FILE"`
+	Root string `help:"Apply everything, accounts included, under this directory instead of /." type:"path" placeholder:"DIR"`
+}
+
+// errDrift is check's failure: the host differs from the file.
+var errDrift = errors.New("the host differs from the host file")
+
+func (h hostFlags) plan() (*host.Plan, error) {
+	fh, err := os.Open(h.File)
+	if err != nil {
+		return nil, fmt.Errorf("read host file: %w", err)
+	}
+	defer fh.Close()
+	data, err := tomlconf.Read(fh)
+	if err != nil {
+		return nil, fmt.Errorf("read host file %s: %w", h.File, err)
+	}
+	f, err := host.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("host file %s: %w", h.File, err)
+	}
+	return host.Compare(f, host.Options{Root: h.Root})
+}
+
+func printMissing(p *host.Plan) {
+	for _, m := range p.Missing {
+		fmt.Println("missing: " + m)
+	}
+}
+
+type hostPlanCmd struct{ hostFlags }
+
+func (c *hostPlanCmd) Run() error {
+	p, err := c.plan()
+	if err != nil {
+		return err
+	}
+	for _, ch := range p.Changes {
+		fmt.Println(ch)
+	}
+	printMissing(p)
+	if len(p.Changes) == 0 {
+		infof("nothing to change")
+	}
+	return nil
+}
+
+type hostApplyCmd struct{ hostFlags }
+
+func (c *hostApplyCmd) Run() error {
+	p, err := c.plan()
+	if err != nil {
+		return err
+	}
+	if len(p.Changes) == 0 {
+		infof("nothing changed")
+	}
+	if err := p.Apply(func(ch host.Change) { fmt.Println(ch) }); err != nil {
+		return err
+	}
+	if n := len(p.Changes); n > 0 {
+		infof("applied %d change(s)", n)
+	}
+	printMissing(p)
+	if len(p.Missing) > 0 {
+		return fmt.Errorf("the host still lacks %d thing(s) apply does not make", len(p.Missing))
+	}
+	return nil
+}
+
+type hostCheckCmd struct{ hostFlags }
+
+func (c *hostCheckCmd) Run() error {
+	p, err := c.plan()
+	if err != nil {
+		return err
+	}
+	for _, ch := range p.Changes {
+		fmt.Println("drift: " + ch.Desc)
+	}
+	printMissing(p)
+	if !p.Clean() {
+		return fmt.Errorf("%w: %d change(s) to apply, %d thing(s) missing", errDrift, len(p.Changes), len(p.Missing))
+	}
+	infof("the host matches %s", c.File)
+	return nil
+}

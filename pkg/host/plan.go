@@ -1,0 +1,113 @@
+package host
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Options say which host a plan is for and how accounts are made there.
+type Options struct {
+	// Root is the directory the host's files are under: "" or "/" for
+	// the host itself, a scratch directory to try a host file safely
+	// (accounts included: useradd and systemd-sysusers take --root).
+	Root string
+	// AccountTool makes the accounts: "systemd-sysusers" or "useradd";
+	// empty means systemd-sysusers where it is installed, as the shipped
+	// sshd/signstar.sysusers does, else useradd.
+	AccountTool string
+}
+
+// Change is one thing apply does to make the host match the file.
+type Change struct {
+	Desc string // one line, as plan, apply and check print it
+	do   func() error
+}
+
+func (c Change) String() string { return c.Desc }
+
+// Plan is the difference between a host file and a host.
+type Plan struct {
+	Changes []Change
+	// Missing is what the host lacks that apply does not make: configs,
+	// PIN files, token keys and their certificates, one line each.
+	Missing []string
+}
+
+// Clean reports whether the host matches the file: nothing to change,
+// nothing missing.
+func (p *Plan) Clean() bool { return len(p.Changes) == 0 && len(p.Missing) == 0 }
+
+// Apply makes the changes in order, calling done after each; it stops at
+// the first that fails. Each change re-reads what it depends on (an
+// account's ID made by an earlier change), so a plan is applied once.
+func (p *Plan) Apply(done func(Change)) error {
+	for _, c := range p.Changes {
+		if err := c.do(); err != nil {
+			return fmt.Errorf("%s: %w", c.Desc, err)
+		}
+		done(c)
+	}
+	return nil
+}
+
+// Compare holds f against the host o names and returns the plan.
+func Compare(f *File, o Options) (*Plan, error) {
+	if err := o.init(); err != nil {
+		return nil, err
+	}
+	accounts, err := o.readAccounts()
+	if err != nil {
+		return nil, err
+	}
+	p := &Plan{}
+	if fi, err := os.Stat(o.path(f.SSHD.Shell)); err != nil || fi.Mode()&0o111 == 0 {
+		// sshd refuses an account whose shell is not executable (auth.c).
+		p.Missing = append(p.Missing, fmt.Sprintf("signstar binary %s, the accounts' shell: install signstar there or set sshd.shell", f.SSHD.Shell))
+	}
+	for _, name := range f.AccountNames() {
+		p.Changes = append(p.Changes, o.compareAccount(name, f.Accounts[name], f.SSHD.Shell, accounts)...)
+	}
+	for _, name := range f.AccountNames() {
+		w := want{path: f.Accounts[name].Home, dir: true, mode: 0o700, owner: name}
+		p.Changes = append(p.Changes, o.compareFile(w, accounts)...)
+	}
+	for _, name := range f.ConfigNames() {
+		if err := o.compareConfig(p, f, name); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range authorizedKeys(f) {
+		p.Changes = append(p.Changes, o.compareFile(w, accounts)...)
+	}
+	p.Changes = append(p.Changes, o.compareDropIn(p, f, accounts)...)
+	return p, nil
+}
+
+func (o *Options) init() error {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if !filepath.IsAbs(o.Root) {
+		abs, err := filepath.Abs(o.Root)
+		if err != nil {
+			return fmt.Errorf("root %s: %w", o.Root, err)
+		}
+		o.Root = abs
+	}
+	switch o.AccountTool {
+	case "":
+		o.AccountTool = defaultAccountTool()
+	case "systemd-sysusers", "useradd":
+	default:
+		return errors.New("BUG: account tool " + o.AccountTool)
+	}
+	return nil
+}
+
+// path is p, a path on the host, under Root.
+func (o Options) path(p string) string { return filepath.Join(o.Root, p) }
+
+// onHost reports whether the plan is for the host itself.
+func (o Options) onHost() bool { return o.Root == "/" }

@@ -1,0 +1,135 @@
+package host
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// generated heads every file apply writes.
+const generated = "# Written by 'signstar host apply' from the host file: change that file, not\n" +
+	"# this one; 'signstar host check' reports any difference.\n"
+
+// authorizedKeys returns one file per account, root-owned and mode 0644
+// in a root-owned directory, so the account cannot change who may log in
+// (sshd/authorized_keys.example). Each key is "restrict" (no forwarding,
+// pty, X11 or ~/.ssh/rc) and, with from patterns, pinned to those hosts.
+// No command=: the drop-in's ForceCommand overrides it (OpenSSH 9.2
+// session.c), as the example explains.
+func authorizedKeys(f *File) []want {
+	ws := []want{{path: f.SSHD.AuthorizedKeys, dir: true, mode: 0o755, owner: "root"}}
+	for _, name := range f.AccountNames() {
+		a := f.Accounts[name]
+		var b bytes.Buffer
+		b.WriteString(generated)
+		for _, cn := range sortedKeys(a.Clients) {
+			c := a.Clients[cn]
+			opts := "restrict"
+			if len(c.From) > 0 {
+				opts += fmt.Sprintf(",from=%q", strings.Join(c.From, ","))
+			}
+			line := strings.TrimSpace(fmt.Sprintf("%s %s %s %s", opts, c.pub.typ, c.pub.base64, c.Comment))
+			fmt.Fprintf(&b, "# client key %s, %s\n%s\n", cn, c.Fingerprint(), line)
+		}
+		ws = append(ws, want{path: filepath.Join(f.SSHD.AuthorizedKeys, name), data: b.Bytes(), mode: 0o644, owner: "root"})
+	}
+	return ws
+}
+
+// dropIn is the sshd drop-in: the shipped sshd/50-signstar.conf's global
+// settings once, then its Match block for each account (a test holds the
+// two files' settings equal).
+func dropIn(f *File) []byte {
+	var b bytes.Buffer
+	b.WriteString(generated)
+	b.WriteString(`#
+# Global settings come before any Match block (see sshd/50-signstar.conf).
+MaxStartups 64:30:256
+PermitUserEnvironment no
+`)
+	for _, name := range f.AccountNames() {
+		a := f.Accounts[name]
+		env := append([]string{"SIGNSTAR_CONFIG=" + f.Configs[a.Config].Path}, a.SetEnv...)
+		fmt.Fprintf(&b, `
+Match User %s
+	AuthorizedKeysFile %s/%%u
+	AuthenticationMethods publickey
+	PubkeyAuthentication yes
+	PasswordAuthentication no
+	KbdInteractiveAuthentication no
+	ForceCommand signstar
+	AcceptEnv SIGNSTAR_NO_CLIENT_ENV
+	ExposeAuthInfo yes
+	SetEnv %s
+	PermitTTY no
+	DisableForwarding yes
+	AllowAgentForwarding no
+	AllowTcpForwarding no
+	AllowStreamLocalForwarding no
+	X11Forwarding no
+	PermitTunnel no
+	PermitUserRC no
+	MaxSessions 32
+	ClientAliveInterval 30
+	ClientAliveCountMax 4
+`, name, f.SSHD.AuthorizedKeys, strings.Join(env, " "))
+	}
+	return b.Bytes()
+}
+
+// compareDropIn returns the changes to the drop-in. A new drop-in is
+// checked with sshd -t before it replaces the old one, so sshd never
+// reads one it rejects.
+func (o Options) compareDropIn(p *Plan, f *File, accounts map[string]account) []Change {
+	w := want{path: f.SSHD.DropIn, data: dropIn(f), mode: 0o644, owner: "root"}
+	sshd := findSSHD()
+	if sshd == "" {
+		p.Missing = append(p.Missing, "sshd (openssh-server): apply checks the drop-in with sshd -t")
+	} else {
+		w.check = func(tmp string) error { return sshdTest(sshd, tmp) }
+	}
+	d := want{path: filepath.Dir(f.SSHD.DropIn), dir: true, mode: 0o755, owner: "root"}
+	if exists(o.path(d.path)) {
+		return o.compareFile(w, accounts) // the distribution's directory: its mode is not ours
+	}
+	return append(o.compareFile(d, accounts), o.compareFile(w, accounts)...)
+}
+
+func findSSHD() string {
+	if p, err := exec.LookPath("sshd"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/sshd", "/usr/bin/sshd"} {
+		if exists(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// sshdTest runs sshd -t (sshd(8): check the configuration and keys) on a
+// config holding only a throwaway host key and an Include of the drop-in,
+// so it checks the drop-in alone, wherever it is going (under a scratch
+// root the host's sshd_config does not include it).
+func sshdTest(sshd, dropIn string) error {
+	dir, err := os.MkdirTemp("", "signstar-sshd-t-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	key := filepath.Join(dir, "hostkey")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key).CombinedOutput(); err != nil {
+		return fmt.Errorf("ssh-keygen: %v: %s", err, bytes.TrimSpace(out))
+	}
+	conf := filepath.Join(dir, "sshd_config")
+	if err := os.WriteFile(conf, []byte("HostKey "+key+"\nInclude "+dropIn+"\n"), 0o600); err != nil {
+		return err
+	}
+	if out, err := exec.Command(sshd, "-t", "-f", conf).CombinedOutput(); err != nil {
+		return fmt.Errorf("sshd -t rejects the drop-in: %s", bytes.TrimSpace(out))
+	}
+	return nil
+}
