@@ -159,11 +159,11 @@ func TestAppendProofs(t *testing.T) {
 	}
 	for old := int64(10); old <= n; old += 10 {
 		for size := old; size <= n; size += 10 {
-			p, err := tlog.ProveTree(size, old, l.Dir().Hashes(c))
+			p, err := l.Dir().ConsistencyIn(c, old, size)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := tlog.CheckTree(p, size, trees[size].Hash, old, trees[old].Hash); err != nil {
+			if err := tlog.CheckTree(p.Path, size, trees[size].Hash, old, trees[old].Hash); err != nil {
 				t.Errorf("size %d to %d: %v", old, size, err)
 			}
 		}

@@ -125,19 +125,27 @@ const consistencyHeader = "signstar-log-consistency v1"
 // Consistency proves that the tree of size old is a prefix of that of
 // c, old <= c.Size, reading the tiles (each checked against c).
 func (d Dir) Consistency(c Checkpoint, old int64) (Consistency, error) {
-	if old < 0 || old > c.Size {
-		return Consistency{}, fmt.Errorf("prove consistency of size %d: log has %d entries", old, c.Size)
+	return d.ConsistencyIn(c, old, c.Size)
+}
+
+// ConsistencyIn proves that the tree of size old is a prefix of the tree
+// of size size, old <= size <= c.Size, both in c's tree: a client that
+// holds signed checkpoints of both sizes checks them against each other
+// without needing the latest, which may have grown meanwhile.
+func (d Dir) ConsistencyIn(c Checkpoint, old, size int64) (Consistency, error) {
+	if old < 0 || old > size || size > c.Size {
+		return Consistency{}, fmt.Errorf("prove consistency of size %d with %d: log has %d entries", old, size, c.Size)
 	}
-	if old == 0 || old == c.Size {
+	if old == 0 || old == size {
 		// Every tree extends the empty one and itself: RFC 9162
 		// section 2.1.4 has no proof for either.
-		return Consistency{Old: old, New: c.Size}, nil
+		return Consistency{Old: old, New: size}, nil
 	}
-	path, err := tlog.ProveTree(c.Size, old, d.Hashes(c))
+	path, err := tlog.ProveTree(size, old, d.Hashes(c))
 	if err != nil {
-		return Consistency{}, fmt.Errorf("prove consistency of size %d with %d: %v", old, c.Size, err)
+		return Consistency{}, fmt.Errorf("prove consistency of size %d with %d: %v", old, size, err)
 	}
-	return Consistency{Old: old, New: c.Size, Path: path}, nil
+	return Consistency{Old: old, New: size, Path: path}, nil
 }
 
 // MarshalText encodes p.
