@@ -90,13 +90,17 @@ func (j *job) settle(ok audit.Result, out []byte, err error) ([]byte, error) {
 		j.rec.ModuleOutput = j.stderr.output()
 	}
 	if werr := j.write(); werr != nil {
-		return nil, fmt.Errorf("write audit record: %v; nothing released", werr)
+		return nil, fmt.Errorf("write audit record: %v; %w", werr, errNotReleased)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
+
+// errNotReleased marks settle's own failures: what must be written before
+// anything is released could not be, so nothing was. A batch ends on it.
+var errNotReleased = errors.New("nothing released")
 
 // release writes out what settle let through; a signature that could not
 // be written gets its undelivered record.
@@ -296,13 +300,27 @@ func (j *job) signRequest(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer kr.Close()
-	k := ks[0]
-	if !k.SignsHashes() {
-		return nil, refusal.Errorf("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
+	if err := signsRequests(ks[0]); err != nil {
+		return nil, err
 	}
+	return j.respond(ks[0], j.stdin())
+}
+
+// signsRequests refuses a key that cannot answer digest-only requests.
+func signsRequests(k *keyring.Key) error {
+	if !k.SignsHashes() {
+		return refusal.Errorf("key %q cannot sign digest-only requests: its token hashes the whole input itself (RSA on tpm2-pkcs11); send the file to sign, or use an ECDSA key", k.Name)
+	}
+	return nil
+}
+
+// respond answers the signing request r holds with key k, and notes in
+// the job's record what it signed: one request on its own (signRequest)
+// or one of a batch (batch.go). The token lock is let go while r is read.
+func (j *job) respond(k *keyring.Key, r io.Reader) ([]byte, error) {
 	created := time.Now().UTC().Truncate(time.Second)
 	var req signingRequest
-	sig, err := k.SignHash(j.stdin(), req.read, signOptions(pgp.Options{Armor: true, Time: created, Notations: keyNotations(j.cfg, k.Name)}))
+	sig, err := k.SignHash(r, req.read, signOptions(pgp.Options{Armor: true, Time: created, Notations: keyNotations(j.cfg, k.Name)}))
 	if err != nil && req.digest != nil {
 		return nil, fmt.Errorf("sign request with key %q: %w", k.Name, err)
 	}

@@ -83,7 +83,8 @@ func TestRequestRoundTrip(t *testing.T) {
 	}
 	recs := readAuditFile(t, s.fixture)
 	last := recs[len(recs)-1]
-	last.want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_REQUEST": "sign --request", "SIGNSTAR_INPUT_SHA256": "-"})
+	// Six files: the client sends them in batches (sign --batch).
+	last.want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_REQUEST": "sign --batch", "SIGNSTAR_BATCH": "*", "SIGNSTAR_INPUT_SHA256": "-"})
 }
 
 // TestRequestLargeFileSendsLittle: the 300 MiB file is hashed locally.

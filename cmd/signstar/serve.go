@@ -32,6 +32,8 @@ commands:
   sign --clearsign [--key NAME]        write standard input, UTF-8 text, as a cleartext
                                        signed message (gpg --clearsign, apt's InRelease)
   sign --request [--key NAME]          answer a digest-only signing request (JSON) on stdin
+  sign --batch [--key NAME]            answer a stream of digest-only requests, one JSON
+                                       text a line, with one response line each, in order
   sign --format kmod [--key NAME] [--keyid]
                                        a kernel module's signature block (to append);
                                        --keyid: signer by key identifier (sign-file -k)
@@ -100,6 +102,8 @@ func toClient(err error, id string) error {
 	switch {
 	case err == nil:
 		return nil
+	case isPartial(err):
+		return err
 	case errors.Is(err, refusal.Err) || clientCaused(err):
 		return fmt.Errorf("%w (request %s)", err, id)
 	}
@@ -144,6 +148,8 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 		return j.finish(j.signX509(names[0], cmd))
 	case cmd.Action == remote.Cert:
 		return j.answer(j.cert(names[0]))
+	case cmd.Batch:
+		return j.batch(names[0])
 	case cmd.Request || cmd.Implicit && j.cfg.Remote.RequestByDefault():
 		return j.finish(j.signRequest(names[0]))
 	}

@@ -13,6 +13,7 @@ const (
 	exitOK      = 0
 	exitFailed  = 1 // the request was valid but could not be carried out
 	exitRefused = 2 // usage error or refused request
+	exitPartial = 3 // a batch session ended early (its limits); send the rest again
 )
 
 // errorf prints one error line and exits. Nothing is ever written to stdout
@@ -34,6 +35,13 @@ func exitWithHint(err error) { exitWith(err, hintFor(err)) }
 func exitWith(err error, hint string) {
 	if err == nil {
 		exitProcess(exitOK)
+	}
+	// A batch session that stopped early says so on a line of its own:
+	// the client sends the rest again, nothing went wrong.
+	var early interface{ endedEarly() }
+	if errors.As(err, &early) {
+		infof("%v", err)
+		exitProcess(exitPartial)
 	}
 	code := exitFailed
 	if errors.Is(err, refusal.Err) {

@@ -23,10 +23,10 @@ import (
 var (
 	// ErrLineTooLong: a line of more than [MaxSize] bytes. The reader
 	// has skipped it up to and including its newline.
-	ErrLineTooLong = fmt.Errorf("%w: line longer than %d bytes", ErrInvalid, MaxSize)
+	ErrLineTooLong error = &invalidError{"stream", fmt.Sprintf("line longer than %d bytes", MaxSize)}
 	// ErrUnterminated: the stream ended inside a line, which is returned
 	// with it; the next read returns io.EOF.
-	ErrUnterminated = fmt.Errorf("%w: the stream ended inside a line (no newline after it)", ErrInvalid)
+	ErrUnterminated error = &invalidError{"stream", "the last line has no newline"}
 )
 
 // LineReader reads a JSON Lines stream one line at a time.
