@@ -165,6 +165,7 @@ type signer struct {
 	log         *logger
 	logFailures bool
 	noBatch     *batchless
+	writing     chan struct{} // a slot per signature being written, in batches
 }
 
 func newSigner(o Options) (*signer, error) {
