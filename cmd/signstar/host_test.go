@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -120,6 +121,7 @@ func newHostSSHD(t *testing.T) *hostSSHD {
 drop-in = %[1]q
 authorized-keys = %[2]q
 shell = %[3]q
+config = %[15]q # written by sshdtest.StartInclude after the first apply
 
 [configs.a]
 path = %[4]q
@@ -143,7 +145,7 @@ set-env = [%[11]q]
 clients.k3 = { key = %[14]q, from = ["127.0.0.1"] }
 `, filepath.Join(dir, "sshd_config.d", "50-signstar.conf"), filepath.Join(dir, "authorized_keys"), shell,
 		fa.conf, fb.conf, h.a, h.b, filepath.Join(dir, "home-a"), filepath.Join(dir, "home-b"),
-		fa.hsm.Env(), fb.hsm.Env(), keys["k1"], keys["k2"], keys["k3"])
+		fa.hsm.Env(), fb.hsm.Env(), keys["k1"], keys["k2"], keys["k3"], filepath.Join(dir, "sshd_config"))
 	if err := os.WriteFile(h.file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -224,6 +226,22 @@ func TestHostSSHD(t *testing.T) {
 
 	wantHost(t, runHost(t, "apply", "--file", h.file), 0, "", "nothing changed")
 	wantHost(t, runHost(t, "check", "--file", h.file), 0, "", "the host matches")
+
+	// sshd without the drop-in: check says sshd does not apply it.
+	conf := filepath.Join(filepath.Dir(h.file), "sshd_config")
+	full, err := os.ReadFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	included := regexp.MustCompile(`(?m)^Include .*\n`)
+	if err := os.WriteFile(conf, included.ReplaceAll(full, nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantHost(t, runHost(t, "check", "--file", h.file), 1,
+		"missing: sshd ("+conf+`) does not apply the drop-in's "maxstartups 64:30:256, authorizedkeysfile `, "0 change(s) to apply, 2 thing(s) missing")
+	if err := os.WriteFile(conf, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	keys := filepath.Join(filepath.Dir(h.file), "authorized_keys", h.a)
 	pub, _ := os.ReadFile(h.k3 + ".pub")

@@ -33,6 +33,7 @@ const (
 	DefaultDropIn         = "/etc/ssh/sshd_config.d/50-signstar.conf"
 	DefaultAuthorizedKeys = "/etc/signstar/authorized_keys"
 	DefaultShell          = "/usr/bin/signstar"
+	DefaultSSHDConfig     = "/etc/ssh/sshd_config"
 )
 
 // File is a parsed host file.
@@ -47,6 +48,9 @@ type SSHD struct {
 	DropIn         string `toml:"drop-in,omitempty"`         // the one drop-in, a Match User block per account
 	AuthorizedKeys string `toml:"authorized-keys,omitempty"` // directory of one root-owned file per account
 	Shell          string `toml:"shell,omitempty"`           // the signstar binary, every account's login shell
+	// Config is the sshd_config of the sshd that serves the accounts:
+	// sshd -T on it must show the drop-in's settings for each of them.
+	Config string `toml:"config,omitempty"`
 }
 
 // Config is one signstar config (made by 'signstar init') that accounts
@@ -112,6 +116,7 @@ func (f *File) defaults() {
 	set(&f.SSHD.DropIn, DefaultDropIn)
 	set(&f.SSHD.AuthorizedKeys, DefaultAuthorizedKeys)
 	set(&f.SSHD.Shell, DefaultShell)
+	set(&f.SSHD.Config, DefaultSSHDConfig)
 	for _, a := range f.Accounts {
 		set(&a.DefaultAction, "sign")
 	}
@@ -183,7 +188,7 @@ func (f *File) validate(l lines) error {
 
 func (s SSHD) validate(l lines) error {
 	for _, p := range []struct{ key, path string }{
-		{"drop-in", s.DropIn}, {"authorized-keys", s.AuthorizedKeys}, {"shell", s.Shell},
+		{"drop-in", s.DropIn}, {"authorized-keys", s.AuthorizedKeys}, {"shell", s.Shell}, {"config", s.Config},
 	} {
 		if err := checkPath(p.path); err != nil {
 			return errAt(l, []string{"sshd", p.key}, "%v", err)

@@ -3,6 +3,7 @@ package host
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -60,35 +61,47 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		doc  []byte
+		line string // a string on the line the error names
 		want string
 	}{
-		{"unknown key", edit(t, ex, "[accounts.signer]\n", "[accounts.signer]\nshel = \"/bin/sh\"\n"), `line 39: unknown key "accounts.signer.shel"`},
-		{"duplicate account", append(bytes.Clone(ex), "\n[accounts.signer]\nhome = \"/x\"\n"...), `line 63: key "accounts.signer": table signer already exists`},
-		{"undeclared client key", edit(t, ex, `pkg = ["package-builder", "repo-release"]`, `pkg = ["package-builder", "repo-releas"]`), `line 30: configs.release.allow.pkg.1: client key "repo-releas" is not declared`},
-		{"client key of another account", edit(t, ex, `repo = ["archlinux-ci"]`, `repo = ["repo-release"]`), `line 36: configs.archsign.allow.repo.0: client key "repo-release" belongs to account "signer", which does not use config "archsign"`},
-		{"bad public key", edit(t, ex, k1, k1Bad), `line 44: accounts.signer.clients.repo-release.key: ssh-ed25519 key: the key data does not hold a ssh-ed25519 key`},
-		{"not base64", edit(t, ex, k1, `key = "ssh-ed25519 AAAA!!"`), "line 44: accounts.signer.clients.repo-release.key: ssh-ed25519 key: not base64"},
-		{"key type", edit(t, ex, k1, `key = "ssh-dss AAAA"`), `line 44: accounts.signer.clients.repo-release.key: key type "ssh-dss"`},
-		{"from pattern", edit(t, ex, `from = ["192.0.2.11"]`, `from = ["192.0.2.11", "a b"]`), `line 50: accounts.signer.clients.package-builder.from.1: "a b"`},
-		{"undeclared config", edit(t, ex, `config = "archsign"`, `config = "archsig"`), `line 55: accounts.archsign.config: "archsig" is not a [configs.NAME] table`},
-		{"default action", edit(t, ex, `default-action = "request"`, `default-action = "verify"`), `line 56: accounts.archsign.default-action: "verify": want sign or request`},
-		{"shared config, two default actions", edit(t, ex, `config = "archsign"`, `config = "release"`), `accounts.signer.default-action: "sign", but account "archsign", which shares config "release", has "request"`},
-		{"relative home", edit(t, ex, `home = "/var/lib/signstar/signer"`, `home = "signer"`), `line 39: accounts.signer.home: "signer": want an absolute, clean path`},
-		{"account name", edit(t, ex, "[accounts.signer]\n", "[accounts.Signer]\n"), `line 38: accounts.Signer: invalid account name`},
-		{"SetEnv", edit(t, ex, "[accounts.signer]\n", "[accounts.signer]\nset-env = [\"SIGNSTAR_CONFIG=/tmp/x\"]\n"), `line 39: accounts.signer.set-env.0: SIGNSTAR_CONFIG comes from config`},
-		{"drop-in path", edit(t, ex, `drop-in = "/etc/ssh/sshd_config.d/50-signstar.conf"`, `drop-in = "/etc/ssh/50 signstar.conf"`), `line 17: sshd.drop-in: "/etc/ssh/50 signstar.conf": white space`},
+		{"unknown key", edit(t, ex, "[accounts.signer]\n", "[accounts.signer]\nshel = \"/bin/sh\"\n"), "shel = ", `unknown key "accounts.signer.shel"`},
+		{"duplicate account", append(bytes.Clone(ex), "\n[accounts.signer] # again\nhome = \"/x\"\n"...), "# again", `key "accounts.signer": table signer already exists`},
+		{"undeclared client key", edit(t, ex, `pkg = ["package-builder", "repo-release"]`, `pkg = ["package-builder", "repo-releas"]`), `repo-releas"]`, `configs.release.allow.pkg.1: client key "repo-releas" is not declared`},
+		{"client key of another account", edit(t, ex, `repo = ["archlinux-ci"]`, `repo = ["package-builder"]`), `repo = ["package-builder"]`, `configs.archsign.allow.repo.0: client key "package-builder" belongs to account "signer", which does not use config "archsign"`},
+		{"bad public key", edit(t, ex, k1, k1Bad), "AAAAD3", `accounts.signer.clients.repo-release.key: ssh-ed25519 key: the key data does not hold a ssh-ed25519 key`},
+		{"not base64", edit(t, ex, k1, `key = "ssh-ed25519 AAAA!!"`), "AAAA!!", "accounts.signer.clients.repo-release.key: ssh-ed25519 key: not base64"},
+		{"key type", edit(t, ex, k1, `key = "ssh-dss AAAA"`), "ssh-dss", `accounts.signer.clients.repo-release.key: key type "ssh-dss"`},
+		{"from pattern", edit(t, ex, `from = ["192.0.2.11"]`, `from = ["192.0.2.11", "a b"]`), `"a b"`, `accounts.signer.clients.package-builder.from.1: "a b"`},
+		{"undeclared config", edit(t, ex, `config = "archsign"`, `config = "archsig"`), `archsig"`, `accounts.archsign.config: "archsig" is not a [configs.NAME] table`},
+		{"default action", edit(t, ex, `default-action = "request"`, `default-action = "verify"`), "verify", `accounts.archsign.default-action: "verify": want sign or request`},
+		{"shared config, two default actions", edit(t, ex, `config = "archsign"`, `config = "release"`), `default-action = "sign"`, `accounts.signer.default-action: "sign", but account "archsign", which shares config "release", has "request"`},
+		{"relative home", edit(t, ex, `home = "/var/lib/signstar/signer"`, `home = "signer"`), `home = "signer"`, `accounts.signer.home: "signer": want an absolute, clean path`},
+		{"account name", edit(t, ex, "[accounts.signer]\n", "[accounts.Signer]\n"), "[accounts.Signer]", `accounts.Signer: invalid account name`},
+		{"SetEnv", edit(t, ex, "[accounts.signer]\n", "[accounts.signer]\nset-env = [\"SIGNSTAR_CONFIG=/tmp/x\"]\n"), "set-env", `accounts.signer.set-env.0: SIGNSTAR_CONFIG comes from config`},
+		{"drop-in path", edit(t, ex, `drop-in = "/etc/ssh/sshd_config.d/50-signstar.conf"`, `drop-in = "/etc/ssh/50 signstar.conf"`), "50 signstar", `sshd.drop-in: "/etc/ssh/50 signstar.conf": white space`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse(tt.doc)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Parse: %v, want an error containing %q", err, tt.want)
+			want := fmt.Sprintf("line %d: %s", lineOf(t, tt.doc, tt.line), tt.want)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Parse: %v, want an error containing %q", err, want)
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Errorf("error is not one line: %q", err)
 			}
 		})
 	}
+}
+
+// lineOf is the number of the first line of doc holding s.
+func lineOf(t *testing.T, doc []byte, s string) int {
+	t.Helper()
+	i := bytes.Index(doc, []byte(s))
+	if i < 0 {
+		t.Fatalf("BUG: no %q in the document", s)
+	}
+	return bytes.Count(doc[:i], []byte("\n")) + 1
 }
 
 // TestDropInMatchesShipped: the drop-in apply writes sets, for each

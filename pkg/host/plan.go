@@ -81,7 +81,11 @@ func Compare(f *File, o Options) (*Plan, error) {
 	for _, w := range authorizedKeys(f) {
 		p.Changes = append(p.Changes, o.compareFile(w, accounts)...)
 	}
-	p.Changes = append(p.Changes, o.compareDropIn(p, f, accounts)...)
+	drop := o.compareDropIn(p, f, accounts)
+	p.Changes = append(p.Changes, drop...)
+	if len(drop) == 0 {
+		o.compareEffective(p, f)
+	}
 	return p, nil
 }
 

@@ -133,3 +133,62 @@ func sshdTest(sshd, dropIn string) error {
 	}
 	return nil
 }
+
+// compareEffective asks sshd what it applies to each account (sshd -T,
+// the configuration after Match blocks) and names each of the drop-in's
+// settings it does not apply: the drop-in is not included, or a setting
+// read before it wins (sshd keeps the first value it reads of a global
+// setting, and of a setting in Match blocks). Only on the host itself,
+// with the drop-in current: under a scratch root the sshd_config's
+// Includes name the host's files, not the root's.
+func (o Options) compareEffective(p *Plan, f *File) {
+	sshd := findSSHD()
+	if !o.onHost() || sshd == "" || !exists(f.SSHD.Config) {
+		return
+	}
+	for _, name := range f.AccountNames() {
+		out, err := exec.Command(sshd, "-T", "-f", f.SSHD.Config, "-C", "user="+name+",host=localhost,addr=127.0.0.1").CombinedOutput()
+		if err != nil {
+			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+			p.Missing = append(p.Missing, fmt.Sprintf("sshd -T -f %s (account %s): %s", f.SSHD.Config, name, first))
+			continue
+		}
+		got := map[string]bool{}
+		for _, l := range strings.Split(string(out), "\n") {
+			got[l] = true
+		}
+		var lost []string
+		for _, s := range settings(dropIn(f), name) {
+			if !got[s] {
+				lost = append(lost, s)
+			}
+		}
+		if len(lost) > 0 {
+			p.Missing = append(p.Missing, fmt.Sprintf("sshd (%s) does not apply the drop-in's %q to account %s: include %s before any other setting", f.SSHD.Config, strings.Join(lost, ", "), name, f.SSHD.DropIn))
+		}
+	}
+}
+
+// settings returns what the drop-in sets for account name, as sshd -T
+// prints it: "keyword value", the keyword in lower case, SetEnv one
+// variable a line.
+func settings(drop []byte, name string) []string {
+	var out []string
+	in := true // the global part, before any Match block
+	for _, l := range strings.Split(string(drop), "\n") {
+		f := strings.Fields(l)
+		switch {
+		case len(f) == 0 || strings.HasPrefix(f[0], "#"):
+		case f[0] == "Match":
+			in = len(f) == 3 && f[1] == "User" && f[2] == name
+		case !in:
+		case f[0] == "SetEnv":
+			for _, v := range f[1:] {
+				out = append(out, "setenv "+v)
+			}
+		default:
+			out = append(out, strings.ToLower(f[0])+" "+strings.Join(f[1:], " "))
+		}
+	}
+	return out
+}
