@@ -200,7 +200,7 @@ func snapshotPostinst() func(*testing.T) {
 // assertLintian runs lintian on deb: no error (E:) tags; the warnings are
 // logged.
 func assertLintian(t *testing.T, deb string) {
-	out, err := exec.Command("lintian", "--no-tag-display-limit", deb).CombinedOutput()
+	out, err := exec.Command("lintian", "--tag-display-limit", "0", deb).CombinedOutput()
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		switch {
 		case strings.HasPrefix(line, "E: "):
