@@ -91,6 +91,11 @@ func configKeys() []term {
 			"A client that sends nothing for that long gets 'no input for 5m0s: closing', exit status 1, and a failed record."},
 		{"remote.max-duration", "How long one login shell request may take in all, counted from its start, token login included (1s to 24h; default 1h). " +
 			"Past it: 'request took longer than 1h0m0s: closing', exit status 1, and a failed record. The admin CLI has neither limit."},
+		{"remote.batch", "false refuses sign --batch for the account ('batch signing is not enabled for this account', exit status 2); default true."},
+		{"remote.batch-max-requests", "The most requests one sign --batch session answers (1 to 1000000; default 10000). The session then stops reading: " +
+			"'batch ended: N requests, the limit for one session; send the rest in a new session', exit status 3, and its batch-end record says limit."},
+		{"remote.batch-idle-timeout", "How long a sign --batch session waits for the next whole request line, as a duration (1s to 24h; default 60s). " +
+			"Past it: 'batch ended: idle for 60s; send the rest in a new session', exit status 3; a request cut off is recorded failed; the batch-end record says idle."},
 		{"keys.NAME.type", "The key type: " + strings.ReplaceAll(keyTypeEnum(), ",", ", ") + "."},
 		{"keys.NAME.id", "The key's CKA_ID on the token, in hex."},
 		{"keys.NAME.cert", "The key's OpenPGP certificate file; it holds the key's creation time."},
@@ -148,6 +153,8 @@ func exitStatus() []term {
 			"could change, an idle or overlong upload, a client that hung up. In the login shell the client sees one line and the request ID; " +
 			"the detail is in the audit record."},
 		{fmt.Sprint(exitRefused), "Usage error, or a refused request: a bad remote command, a key the session may not use, an interactive login."},
+		{fmt.Sprint(exitPartial), "A sign --batch session ended before the client's stream did (remote.batch-max-requests or remote.batch-idle-timeout): " +
+			"every request it read was answered or recorded; send the rest in a new session."},
 	}
 }
 
@@ -203,6 +210,10 @@ var auditFields = []term{
 		"keys (rotate) leaves one record per key with the same id."},
 	{"SIGNSTAR_DETAIL", "What the lifecycle command changed, in a few words (key type, user ID and expiry; the reason; " +
 		"the X.509 subject and fingerprint)."},
+	{"SIGNSTAR_BATCH", "The session ID of the sign --batch session a record belongs to. Each request of a batch has its own " +
+		"record and request ID; the session's end is one more record, answered, with SIGNSTAR_EVENT=batch-end, the session ID " +
+		"as its request ID, and SIGNSTAR_DETAIL 'N requests, M signed, ended by eof|limit|idle|hangup|failure'."},
+	{"SIGNSTAR_BATCH_SEQ", "The request's place in its batch session, from 1."},
 }
 
 const auditRecipes = `journalctl -t signstar SIGNSTAR_KEY=repo SIGNSTAR_RESULT=signed
