@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"signstar/pkg/host"
 	"signstar/pkg/tomlconf"
@@ -83,6 +84,9 @@ func (c *hostApplyCmd) Run() error {
 	}
 	if n := len(p.Changes); n > 0 {
 		infof("applied %d change(s)", n)
+	}
+	if c.Root == "" && slices.ContainsFunc(p.Changes, func(ch host.Change) bool { return ch.SSHD }) {
+		fmt.Fprintln(os.Stderr, "signstar: hint: reload sshd (systemctl reload ssh on Debian, sshd on Arch) so that it reads the new drop-in")
 	}
 	printMissing(p)
 	if len(p.Missing) > 0 {

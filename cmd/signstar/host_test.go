@@ -49,6 +49,9 @@ func TestHostScratchRoot(t *testing.T) {
 	wantHost(t, plan, 0, "create account signer", "")
 	apply := runHost(t, "apply", "--file", example, "--root", root)
 	wantHost(t, apply, 1, string(plan.stdout), "the host still lacks 3 thing(s) apply does not make")
+	if strings.Contains(string(apply.stderr), "reload sshd") {
+		t.Errorf("apply under --root tells the admin to reload sshd: %s", apply.stderr)
+	}
 	if strings.Count(string(plan.stdout), "\n") != 12 {
 		t.Errorf("plan printed %q, want 9 changes and 3 missing things, one a line", plan.stdout)
 	}
@@ -149,7 +152,7 @@ clients.k3 = { key = %[14]q, from = ["127.0.0.1"] }
 	if err := os.WriteFile(h.file, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wantHost(t, runHost(t, "apply", "--file", h.file), 0, "create account "+h.a, "applied")
+	wantHost(t, runHost(t, "apply", "--file", h.file), 0, "create account "+h.a, "applied 11 change(s)\nsignstar: hint: reload sshd")
 	h.srv = sshdtest.StartInclude(t, dir, filepath.Join(dir, "sshd_config.d", "50-signstar.conf"))
 	for u, f := range map[string]*fixture{h.a: fa, h.b: fb} {
 		audit := filepath.Join(f.dir, "audit.jsonl")

@@ -255,6 +255,9 @@ func TestDrift(t *testing.T) {
 		},
 		{"password locked", func() error { return Options{Root: root}.run("usermod", "--lock", "signer") },
 			`set the password field of account signer to "*" (is locked with '!', which sshd refuses without PAM)`},
+		{"stray authorized_keys file", func() error {
+			return os.WriteFile(filepath.Join(root, "etc/signstar/authorized_keys/olduser"), []byte("ssh-ed25519 AAAA\n"), 0o644)
+		}, `remove /etc/signstar/authorized_keys/olduser: no account "olduser" in the host file`},
 		{"drop-in removed", func() error { return os.Remove(filepath.Join(root, "etc/ssh/sshd_config.d/50-signstar.conf")) },
 			"create file /etc/ssh/sshd_config.d/50-signstar.conf (0644, root)"},
 	}

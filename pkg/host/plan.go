@@ -22,6 +22,10 @@ type Options struct {
 // Change is one thing apply does to make the host match the file.
 type Change struct {
 	Desc string // one line, as plan, apply and check print it
+	// SSHD marks a change to sshd's configuration, which a running sshd
+	// reads when it is reloaded (authorized_keys files it reads at each
+	// login).
+	SSHD bool
 	do   func() error
 }
 
@@ -81,6 +85,7 @@ func Compare(f *File, o Options) (*Plan, error) {
 	for _, w := range authorizedKeys(f) {
 		p.Changes = append(p.Changes, o.compareFile(w, accounts)...)
 	}
+	p.Changes = append(p.Changes, o.strayKeys(f)...)
 	drop := o.compareDropIn(p, f, accounts)
 	p.Changes = append(p.Changes, drop...)
 	if len(drop) == 0 {

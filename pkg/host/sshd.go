@@ -92,10 +92,38 @@ func (o Options) compareDropIn(p *Plan, f *File, accounts map[string]account) []
 		w.check = func(tmp string) error { return sshdTest(sshd, tmp) }
 	}
 	d := want{path: filepath.Dir(f.SSHD.DropIn), dir: true, mode: 0o755, owner: "root"}
-	if exists(o.path(d.path)) {
-		return o.compareFile(w, accounts) // the distribution's directory: its mode is not ours
+	var ch []Change
+	if !exists(o.path(d.path)) { // else the distribution's directory: its mode is not ours
+		ch = o.compareFile(d, accounts)
 	}
-	return append(o.compareFile(d, accounts), o.compareFile(w, accounts)...)
+	ch = append(ch, o.compareFile(w, accounts)...)
+	for i := range ch {
+		ch[i].SSHD = true
+	}
+	return ch
+}
+
+// strayKeys returns the removal of each file in the authorized_keys
+// directory that is no account's of the host file: the directory is the
+// host file's, and a key file left from a removed account would let its
+// keys in again were the account's name reused.
+func (o Options) strayKeys(f *File) []Change {
+	entries, err := os.ReadDir(o.path(f.SSHD.AuthorizedKeys))
+	if err != nil {
+		return nil // none yet: compareFile makes the directory
+	}
+	var ch []Change
+	for _, e := range entries {
+		if _, ok := f.Accounts[e.Name()]; ok && e.Type().IsRegular() {
+			continue
+		}
+		p := filepath.Join(f.SSHD.AuthorizedKeys, e.Name())
+		ch = append(ch, Change{
+			Desc: fmt.Sprintf("remove %s: no account %q in the host file", p, e.Name()),
+			do:   func() error { return os.RemoveAll(o.path(p)) },
+		})
+	}
+	return ch
 }
 
 func findSSHD() string {
