@@ -426,4 +426,9 @@ func (m *manyResult) section(w io.Writer, c counts) {
 	})
 }
 
-func ratioCell(v float64) string { return fmt.Sprintf("%.2fx", v) }
+func ratioCell(v float64) string {
+	if v < 0.1 {
+		return fmt.Sprintf("%.3fx", v)
+	}
+	return fmt.Sprintf("%.2fx", v)
+}

@@ -36,7 +36,7 @@ var full = counts{
 	smallRuns: 60, largeSize: 1 << 30, largeLabel: "1GiB", largeRuns: 5,
 	growthRuns: []int{20, 20, 5}, sshTotal: 500, sshSize: 4 << 20, reqRuns: 3,
 	frontRuns: 30, x509Runs: 15, rssRuns: 3,
-	many: manyCounts{small: 1000, large: 100, sshSmall: 100, sshLarge: 10, obsSmall: 300, obsLarge: 100, rounds: 3, jobs: 4},
+	many: manyCounts{small: 1000, large: 100, sshSmall: 40, sshLarge: 10, obsSmall: 60, obsLarge: 20, rounds: 3, jobs: 4},
 }
 
 var quick = counts{
