@@ -255,8 +255,8 @@ func (s *signer) prepare(q *queue, it *item) bool {
 
 // deliver checks armored, host's answer for it, and writes it as the
 // file's signature, or notes why not.
-func (s *signer) deliver(q *queue, it *item, host string, cert *pgp.Certificate, armored []byte) {
-	sig, err := s.check(cert, armored, it.d)
+func (s *signer) deliver(ctx context.Context, q *queue, it *item, host string, cert *pgp.Certificate, armored []byte) {
+	sig, err := s.check(ctx, host, cert, armored, it.d)
 	if err != nil {
 		s.failOn(q, it, host, err)
 		return
@@ -288,7 +288,7 @@ func (s *signer) signSingle(ctx context.Context, q *queue, host string, it *item
 		s.hosts.mark(host, false)
 		s.failOn(q, it, host, err)
 	default:
-		s.deliver(q, it, host, cert, armored)
+		s.deliver(ctx, q, it, host, cert, armored)
 	}
 }
 
@@ -318,6 +318,7 @@ func (s *signer) noBatches(host string, err error) {
 
 // session is one 'sign --batch' ssh run.
 type session struct {
+	ctx    context.Context // the session's: cancelled when it ends early
 	host   string
 	cert   *pgp.Certificate
 	cmd    *exec.Cmd
@@ -382,7 +383,7 @@ func (s *signer) startBatch(ctx context.Context, cancel context.CancelFunc, host
 	}
 	pr, pw := io.Pipe()
 	ss := &session{
-		host: host, cert: cert, cmd: cmd, stdin: stdin, stdout: pr,
+		ctx: ctx, host: host, cert: cert, cmd: cmd, stdin: stdin, stdout: pr,
 		stderr: &capWriter{max: stderrMax},
 		sent:   make(chan *item, batchWindow),
 		over:   make(chan struct{}),
@@ -478,7 +479,7 @@ func (s *signer) readAnswers(q *queue, ss *session) error {
 		s.writing <- struct{}{}
 		writes.Go(func() {
 			defer func() { <-s.writing }()
-			s.deliver(q, it, ss.host, ss.cert, armored)
+			s.deliver(ss.ctx, q, it, ss.host, ss.cert, armored)
 		})
 	}
 }

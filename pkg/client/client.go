@@ -339,14 +339,15 @@ func (s *signer) attempt(ctx context.Context, host string, d digest) ([]byte, *p
 	if err != nil {
 		return nil, nil, err
 	}
-	sig, err := s.check(cert, armored, d)
+	sig, err := s.check(ctx, host, cert, armored, d)
 	return sig, cert, err
 }
 
-// check verifies armored, a signature from a response, against cert and
-// the file's digest, and returns it ready to write: binary, or armored
-// afresh.
-func (s *signer) check(cert *pgp.Certificate, armored []byte, d digest) ([]byte, error) {
+// check verifies armored, host's signature from a response, against cert
+// and the file's digest, and returns it ready to write: binary, or
+// armored afresh. Every OpenPGP signature of [Sign], batched or not,
+// passes here before it is written.
+func (s *signer) check(ctx context.Context, host string, cert *pgp.Certificate, armored []byte, d digest) ([]byte, error) {
 	bin, err := checkSignature(armored, d.sum)
 	if err != nil {
 		return nil, err
