@@ -127,8 +127,9 @@ func TestRequestBatchLimit(t *testing.T) {
 // TestRequestBatchRate -rate-files 1000 -rate-jobs 8 -v' logs the rate
 // of 'signstar request' with batches and with --no-batch.
 var (
-	rateFiles = flag.Int("rate-files", 0, "files of 4 KiB TestRequestBatchRate signs (0: skip it)")
-	rateJobs  = flag.Int("rate-jobs", 8, "--jobs for TestRequestBatchRate")
+	rateFiles   = flag.Int("rate-files", 0, "files of 4 KiB TestRequestBatchRate signs (0: skip it)")
+	rateJobs    = flag.Int("rate-jobs", 8, "--jobs for TestRequestBatchRate")
+	rateNoBatch = flag.Bool("rate-no-batch", true, "TestRequestBatchRate measures --no-batch too (minutes for 1000 files)")
 )
 
 func TestRequestBatchRate(t *testing.T) {
@@ -147,7 +148,11 @@ func TestRequestBatchRate(t *testing.T) {
 		}
 		files = append(files, p)
 	}
-	for _, mode := range [][]string{nil, {"--no-batch"}, nil} {
+	modes := [][]string{nil}
+	if *rateNoBatch {
+		modes = [][]string{nil, {"--no-batch"}, nil}
+	}
+	for _, mode := range modes {
 		args := append([]string{"--host", s.srv.Target(), "--jobs", strconv.Itoa(*rateJobs)}, mode...)
 		start := time.Now()
 		r := s.request(t, args, files...)
