@@ -32,6 +32,7 @@ type AdminCLI struct {
 	Sign  signCmd  `cmd:"" help:"Sign standard input; write a detached OpenPGP signature to standard output."`
 	Check checkCmd `cmd:"" help:"Check the config, file permissions, the token and every key against its certificate."`
 	Host  hostCmd  `cmd:"" help:"Plan, apply and check a signing host described in one host file (accounts, client keys, allow lists, sshd)."`
+	Log   logCmd   `cmd:"" help:"The transparency log: the verifier key, a copy's end-to-end check, the entries."`
 }
 
 type initCmd struct {

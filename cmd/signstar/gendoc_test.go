@@ -476,7 +476,7 @@ func TestGenCompletionBash(t *testing.T) {
 		words []string // COMP_WORDS; the last is the word completed
 		want  []string
 	}{
-		{"commands", []string{"signstar", ""}, []string{"check", "gpg", "host", "init", "key", "request", "sign"}},
+		{"commands", []string{"signstar", ""}, []string{"check", "gpg", "host", "init", "key", "log", "request", "sign"}},
 		{"key commands", []string{"signstar", "key", ""}, []string{"adopt", "delete", "export", "extend", "generate", "import", "list", "revoke", "rotate", "show", "x509"}},
 		{"after a global flag", []string{"signstar", "--config", "x", "k"}, []string{"key"}},
 		{"key types", []string{"signstar", "key", "generate", "--type", ""}, types},
@@ -503,7 +503,7 @@ func TestGenCompletionZsh(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"signstar ", []string{"check", "gpg", "host", "init", "key", "request", "sign"}},
+		{"signstar ", []string{"check", "gpg", "host", "init", "key", "log", "request", "sign"}},
 		{"signstar key ", []string{"adopt", "delete", "export", "extend", "generate", "import", "list", "revoke", "rotate", "show", "x509"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		// --module is not offered after --uri: kong refuses both.
@@ -524,7 +524,7 @@ func TestGenCompletionFish(t *testing.T) {
 		line string
 		want []string
 	}{
-		{"signstar ", []string{"check", "gpg", "host", "init", "key", "request", "sign"}},
+		{"signstar ", []string{"check", "gpg", "host", "init", "key", "log", "request", "sign"}},
 		{"signstar key ", []string{"adopt", "delete", "export", "extend", "generate", "import", "list", "revoke", "rotate", "show", "x509"}},
 		{"signstar key generate --type ", []string{"ed25519", "p256", "p384", "rsa3072", "rsa4096"}},
 		{"signstar sign --", []string{"--append", "--armor", "--clearsign", "--config", "--format", "--help", "--key", "--keyid", "--text", "--version"}},
