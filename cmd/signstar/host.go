@@ -46,10 +46,34 @@ func (h hostFlags) plan() (*host.Plan, error) {
 	return host.Compare(f, host.Options{Root: h.Root})
 }
 
+// printMissing prints what the host lacks, each with how to make it.
 func printMissing(p *host.Plan) {
 	for _, m := range p.Missing {
-		fmt.Println("missing: " + m)
+		fmt.Println("missing: " + m.What)
+		if h := lackHint(m); h != "" {
+			fmt.Println("   hint: " + h)
+		}
 	}
+}
+
+func lackHint(m host.Lack) string {
+	switch m.Kind {
+	case host.LackShell:
+		return "install signstar there, or set sshd.shell in the host file"
+	case host.LackConfig:
+		return fmt.Sprintf("signstar --config %s init --pin-file FILE (--uri URI | --module SO --token LABEL)", m.Path)
+	case host.LackPIN:
+		return fmt.Sprintf("install -o %s -m 0600 /dev/stdin %s, then type the token's user PIN", m.Account, m.Path)
+	case host.LackKey:
+		return fmt.Sprintf("signstar --config %s key generate --name %s --uid USERID (or key import, key adopt)", m.Path, m.Key)
+	case host.LackCert:
+		return fmt.Sprintf("signstar --config %s check names what the key needs", m.Path)
+	case host.LackSSHD:
+		return "install openssh-server"
+	case host.LackSSHDConfig:
+		return fmt.Sprintf("include %s at the top of sshd_config, before any other setting (sshd keeps the first value it reads)", m.Path)
+	}
+	return ""
 }
 
 type hostPlanCmd struct{ hostFlags }

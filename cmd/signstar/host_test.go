@@ -52,8 +52,12 @@ func TestHostScratchRoot(t *testing.T) {
 	if strings.Contains(string(apply.stderr), "reload sshd") {
 		t.Errorf("apply under --root tells the admin to reload sshd: %s", apply.stderr)
 	}
-	if strings.Count(string(plan.stdout), "\n") != 12 {
-		t.Errorf("plan printed %q, want 9 changes and 3 missing things, one a line", plan.stdout)
+	if strings.Count(string(plan.stdout), "\n") != 15 {
+		t.Errorf("plan printed %q, want 9 changes and 3 missing things with their hints, one a line", plan.stdout)
+	}
+	const hint = "missing: config /etc/signstar/release.toml (config release)\n   hint: signstar --config /etc/signstar/release.toml init --pin-file FILE"
+	if !strings.Contains(string(plan.stdout), hint) {
+		t.Errorf("plan printed %q, want %q in it", plan.stdout, hint)
 	}
 
 	again := runHost(t, "plan", "--file", example, "--root", root)

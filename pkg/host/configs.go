@@ -20,7 +20,7 @@ func (o Options) compareConfig(p *Plan, f *File, name string) error {
 	hc := f.Configs[name]
 	cfg, err := config.Load(o.path(hc.Path))
 	if errors.Is(err, config.ErrNoConfig) {
-		p.Missing = append(p.Missing, fmt.Sprintf("config %s (config %s): make it with signstar --config %s init", hc.Path, name, hc.Path))
+		p.Missing = append(p.Missing, Lack{Kind: LackConfig, Path: hc.Path, What: fmt.Sprintf("config %s (config %s)", hc.Path, name)})
 		return nil
 	}
 	if err != nil {
@@ -28,7 +28,7 @@ func (o Options) compareConfig(p *Plan, f *File, name string) error {
 	}
 	users := f.users(name)
 	if pin := o.resolve(cfg, cfg.Token.PINFile); !exists(pin) {
-		p.Missing = append(p.Missing, fmt.Sprintf("pin file %s (config %s): put the token's user PIN in it, mode 0600, owned by %s", o.unroot(pin), name, strings.Join(users, " or ")))
+		p.Missing = append(p.Missing, Lack{Kind: LackPIN, Path: o.unroot(pin), Account: users[0], What: fmt.Sprintf("pin file %s of config %s", o.unroot(pin), hc.Path)})
 	}
 	action := f.Accounts[users[0]].DefaultAction
 	if current := cfg.Remote.DefaultAction; current != action && !(current == "" && action == "sign") {
@@ -42,11 +42,11 @@ func (o Options) compareConfig(p *Plan, f *File, name string) error {
 	for _, key := range sortedKeys(hc.Allow) {
 		k, ok := cfg.Keys[key]
 		if !ok {
-			p.Missing = append(p.Missing, fmt.Sprintf("token key %s in %s: make it with signstar --config %s key generate --name %s", key, hc.Path, hc.Path, key))
+			p.Missing = append(p.Missing, Lack{Kind: LackKey, Path: hc.Path, Key: key, What: fmt.Sprintf("token key %s in config %s", key, hc.Path)})
 			continue
 		}
 		if cert := o.resolve(cfg, k.Cert); !exists(cert) {
-			p.Missing = append(p.Missing, fmt.Sprintf("certificate %s of token key %s in %s", o.unroot(cert), key, hc.Path))
+			p.Missing = append(p.Missing, Lack{Kind: LackCert, Path: hc.Path, Key: key, What: fmt.Sprintf("certificate %s of token key %s in config %s", o.unroot(cert), key, hc.Path)})
 		}
 	}
 	for _, key := range cfg.KeyNames() {

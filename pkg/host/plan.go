@@ -36,8 +36,36 @@ type Plan struct {
 	Changes []Change
 	// Missing is what the host lacks that apply does not make: configs,
 	// PIN files, token keys and their certificates, one line each.
-	Missing []string
+	Missing []Lack
 }
+
+// Lack is one thing the host lacks. What says what, in a line; Kind,
+// Account, Path and Key are for the command layer's hint on how to make
+// it.
+type Lack struct {
+	Kind    LackKind
+	What    string
+	Account string // the account that needs it
+	Path    string // the config's or the file's path
+	Key     string // the token key's name
+}
+
+func (l Lack) String() string { return l.What }
+
+// LackKind says what a [Lack] is.
+type LackKind int
+
+// The things apply checks for but does not make.
+const (
+	LackShell      LackKind = iota // the signstar binary, the accounts' shell
+	LackConfig                     // a config ('signstar init')
+	LackPIN                        // a config's PIN file
+	LackKey                        // a token key ('signstar key generate')
+	LackCert                       // a token key's certificate file
+	LackSSHD                       // sshd itself, to check the drop-in
+	LackSSHDConfig                 // sshd's config does not apply the drop-in
+	LackSSHDTest                   // sshd -T fails on sshd's config
+)
 
 // Clean reports whether the host matches the file: nothing to change,
 // nothing missing.
@@ -68,7 +96,7 @@ func Compare(f *File, o Options) (*Plan, error) {
 	p := &Plan{}
 	if fi, err := os.Stat(o.path(f.SSHD.Shell)); err != nil || fi.Mode()&0o111 == 0 {
 		// sshd refuses an account whose shell is not executable (auth.c).
-		p.Missing = append(p.Missing, fmt.Sprintf("signstar binary %s, the accounts' shell: install signstar there or set sshd.shell", f.SSHD.Shell))
+		p.Missing = append(p.Missing, Lack{Kind: LackShell, Path: f.SSHD.Shell, What: fmt.Sprintf("signstar binary %s, the accounts' shell", f.SSHD.Shell)})
 	}
 	for _, name := range f.AccountNames() {
 		p.Changes = append(p.Changes, o.compareAccount(name, f.Accounts[name], f.SSHD.Shell, accounts)...)

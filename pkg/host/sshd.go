@@ -87,7 +87,7 @@ func (o Options) compareDropIn(p *Plan, f *File, accounts map[string]account) []
 	w := want{path: f.SSHD.DropIn, data: dropIn(f), mode: 0o644, owner: "root"}
 	sshd := findSSHD()
 	if sshd == "" {
-		p.Missing = append(p.Missing, "sshd (openssh-server): apply checks the drop-in with sshd -t")
+		p.Missing = append(p.Missing, Lack{Kind: LackSSHD, What: "sshd, to check the drop-in with sshd -t"})
 	} else {
 		w.check = func(tmp string) error { return sshdTest(sshd, tmp) }
 	}
@@ -178,7 +178,7 @@ func (o Options) compareEffective(p *Plan, f *File) {
 		out, err := exec.Command(sshd, "-T", "-f", f.SSHD.Config, "-C", "user="+name+",host=localhost,addr=127.0.0.1").CombinedOutput()
 		if err != nil {
 			first, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-			p.Missing = append(p.Missing, fmt.Sprintf("sshd -T -f %s (account %s): %s", f.SSHD.Config, name, first))
+			p.Missing = append(p.Missing, Lack{Kind: LackSSHDTest, Account: name, Path: f.SSHD.Config, What: fmt.Sprintf("sshd -T -f %s (account %s): %s", f.SSHD.Config, name, first)})
 			continue
 		}
 		got := map[string]bool{}
@@ -192,7 +192,7 @@ func (o Options) compareEffective(p *Plan, f *File) {
 			}
 		}
 		if len(lost) > 0 {
-			p.Missing = append(p.Missing, fmt.Sprintf("sshd (%s) does not apply the drop-in's %q to account %s: include %s before any other setting", f.SSHD.Config, strings.Join(lost, ", "), name, f.SSHD.DropIn))
+			p.Missing = append(p.Missing, Lack{Kind: LackSSHDConfig, Account: name, Path: f.SSHD.DropIn, What: fmt.Sprintf("sshd (%s) does not apply the drop-in's %q to account %s", f.SSHD.Config, strings.Join(lost, ", "), name)})
 		}
 	}
 }
