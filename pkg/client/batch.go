@@ -18,7 +18,6 @@ package client
 // then on.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -449,17 +448,15 @@ func (s *signer) feed(q *queue, ss *session, first *item) {
 func (s *signer) readAnswers(q *queue, ss *session) error {
 	var writes sync.WaitGroup
 	defer writes.Wait()
-	br := bufio.NewReaderSize(ss.stdout, request.MaxSize+1)
 	defer ss.stdout.CloseWithError(errors.New("session over")) // ssh's output is drained no further
+	lr := request.NewLineReader(ss.stdout)
 	for {
-		line, err := br.ReadSlice('\n')
+		line, err := lr.Next()
+		bad := err // a line too long, or cut short at the end, is its request's bad answer
 		switch {
-		case err == io.EOF && len(line) == 0:
-			return nil
-		case err == bufio.ErrBufferFull:
-			return fmt.Errorf("bad answer: a line longer than %d bytes", request.MaxSize)
 		case err == io.EOF:
-			return errors.New("bad answer: the last line is cut short")
+			return nil
+		case errors.Is(err, request.ErrLineTooLong), errors.Is(err, request.ErrUnterminated):
 		case err != nil:
 			return fmt.Errorf("read answers: %v", err)
 		}
@@ -471,7 +468,11 @@ func (s *signer) readAnswers(q *queue, ss *session) error {
 		}
 		ss.answered++
 		ss.timer.Reset(s.timeout)
-		armored, err := readAnswer(line[:len(line)-1])
+		if bad != nil {
+			s.failOn(q, it, ss.host, fmt.Errorf("bad response: %v", bad))
+			continue
+		}
+		armored, err := readAnswer(line)
 		if err != nil {
 			s.failOn(q, it, ss.host, err)
 			continue

@@ -202,7 +202,8 @@ func TestBatchBadServers(t *testing.T) {
 		{"nonotation", "nonotation: signature has 0 data-digest@archlinux.org notations, want 1"},
 		{"wrongkey", "wrongkey: signature does not verify over the file (with key "},
 		{"errline", `errline: server refused the request: key "repo" is not allowed?[2J (request `},
-		{"garbage", "garbage: bad "}, // "bad response: ... not valid json" per line, "bad answer: the last line is cut short"
+		{"garbage", "garbage: bad response: "}, // not valid json, or a last line cut short
+		{"flood", "flood: "},                   // the first: a line too long, the rest: no answer; see below
 		{"down", "down: cannot reach host (ssh exit 255): ssh: connect to host down port 22: Connection refused"},
 		{"refuse", `refuse: server failed (exit 2): signstar: error: key "repo" is not allowed?[2J`},
 	} {
@@ -217,6 +218,11 @@ func TestBatchBadServers(t *testing.T) {
 				want := r.File + ": not signed: " + tt.wantErr
 				if r.Err == nil || !strings.HasPrefix(r.Err.Error(), want) || r.Output != "" {
 					t.Fatalf("%+v\nwant error %q", r, want)
+				}
+				if tt.host == "flood" && !strings.HasSuffix(r.Err.Error(), map[bool]string{
+					true:  "flood: bad response: stream: line longer than 65536 bytes",
+					false: "flood: batch ended without answering every request"}[r.File == files[0]]) {
+					t.Fatalf("%s: %v", r.File, r.Err)
 				}
 				if strings.ContainsAny(r.Err.Error(), "\x1b\n") {
 					t.Fatalf("error holds a control character: %q", r.Err)

@@ -13,7 +13,6 @@ import (
 	"crypto"
 	"crypto/ed25519"
 	"crypto/sha512"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -288,7 +287,7 @@ func signBatch(mode string, cert *pgp.Certificate, key ed25519.PrivateKey, stdin
 			err = fmt.Errorf("key \"repo\" is not allowed\x1b[2J")
 		}
 		if err != nil {
-			resp, _ = json.Marshal(map[string]string{"version": "1.0.0", "error": fmt.Sprintf("%v (request %d)", err, n)})
+			resp = request.ErrorResponse(fmt.Sprintf("%v (request %d)", err, n))
 		}
 		stdout.Write(append(resp, '\n'))
 	}
