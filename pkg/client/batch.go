@@ -197,14 +197,15 @@ func (s *signer) next(ctx context.Context, q *queue) (string, *item, bool) {
 	}
 }
 
-// cancelRest gives the files left when ctx ended its error.
+// cancelRest gives the files left when ctx ended its error, unlogged as
+// [signer.signFile] leaves it: the user stopped the run.
 func (s *signer) cancelRest(ctx context.Context, q *queue) {
 	for _, it := range q.pending {
 		err := ctx.Err()
 		if err == nil {
 			err = errors.New("BUG: file left in the queue")
 		}
-		s.fail(q, it, err)
+		q.finish(it, Result{Err: fmt.Errorf("%s: not signed: %w", show(it.file), err)})
 	}
 	q.pending = nil
 }
