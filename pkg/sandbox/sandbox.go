@@ -73,6 +73,9 @@ type Policy struct {
 	// AF_UNIX sockets are kept open anyway; creating or connecting
 	// sockets stays forbidden.
 	Streams bool
+	// Log allows the calls appending to the transparency log takes
+	// (seccomp.Log); its directory must be in ReadWrite.
+	Log bool
 	// BestEffort lets Lockdown go on with weaker or no Landlock on kernels
 	// older than it needs, returning warnings instead of an error.
 	BestEffort bool

@@ -52,7 +52,7 @@ func newFilter(p Policy) (*libseccomp.ScmpFilter, error) {
 		f.Release()
 		return nil, fmt.Errorf("set bad-architecture action: %v", err)
 	}
-	for _, add := range []func(*libseccomp.ScmpFilter, Policy) error{addAllowed, addTCP, addStreams, addRefused, addSelf, addAuditFile, addSockets} {
+	for _, add := range []func(*libseccomp.ScmpFilter, Policy) error{addAllowed, addTCP, addStreams, addRefused, addSelf, addAuditFile, addLog, addSockets} {
 		if err := add(f, p); err != nil {
 			f.Release()
 			return nil, err
@@ -127,6 +127,19 @@ func addRefused(f *libseccomp.ScmpFilter, p Policy) error {
 func addSelf(f *libseccomp.ScmpFilter, _ Policy) error {
 	for _, s := range seccomp.Self() {
 		if err := addRule(f, s.Name, libseccomp.ActAllow, cond(0, libseccomp.CompareEqual, uint64(os.Getpid()))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addLog allows seccomp.Log, if p keeps a transparency log.
+func addLog(f *libseccomp.ScmpFilter, p Policy) error {
+	if !p.Log {
+		return nil
+	}
+	for _, s := range seccomp.Log() {
+		if err := addRule(f, s.Name, libseccomp.ActAllow); err != nil {
 			return err
 		}
 	}
