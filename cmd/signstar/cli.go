@@ -42,6 +42,7 @@ type requestCmd struct {
 	KeyID     bool          `name:"keyid" help:"With --format kmod: name the signer by subject key identifier, as sign-file -k does."`
 	Jobs      int           `help:"Batch sessions run in parallel ('sign --batch', files shared among them); files signed in parallel where a session signs one file." default:"4"`
 	NoBatch   bool          `name:"no-batch" help:"Sign each file in an ssh session of its own ('sign --request'). Without it, several OpenPGP files go through batches, and a server that refuses them gets one session per file, said once."`
+	LogKey    string        `name:"log-key" help:"The hosts' transparency log key (NAME+HASH+KEY, as 'signstar log verifier' prints it, or a file holding it): every signature must be proven in the log before it is written, and the log must extend the checkpoint kept from the last run ($XDG_STATE_HOME/signstar)." placeholder:"KEY"`
 	SSHOption []string      `help:"Extra ssh(1) argument, one per flag: --ssh-option=-oConnectTimeout=5; repeatable." name:"ssh-option" sep:"none" placeholder:"ARG"`
 	Timeout   time.Duration `help:"Limit for one ssh run." default:"2m"`
 	Files     []string      `arg:"" help:"Files to sign." type:"existingfile"`
@@ -56,6 +57,9 @@ func (c *requestCmd) Run(g *cli) error {
 	o := client.Options{
 		Hosts: c.Host, Key: c.Key, Armor: c.Armor, Jobs: c.Jobs, NoBatch: c.NoBatch,
 		SSHOptions: c.SSHOption, Timeout: c.Timeout, Log: os.Stderr,
+	}
+	if err := c.logOptions(&o); err != nil {
+		return err
 	}
 	if c.Format != "" {
 		return c.signX509(ctx, o)

@@ -36,6 +36,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"signstar/pkg/keyname"
 	"signstar/pkg/pgp"
 )
@@ -75,6 +77,14 @@ type Options struct {
 	SSHOptions []string
 	// Timeout bounds one ssh run; zero means [DefaultTimeout].
 	Timeout time.Duration
+	// LogKey, if set, is the verifier key of the hosts' transparency log:
+	// every signature must be in it before it is written, and the log
+	// must not have shrunk or forked since LogState's last checkpoint
+	// (translog.go).
+	LogKey note.Verifier
+	// LogState is the directory keeping the last checkpoint of each log
+	// between runs; "" keeps none.
+	LogState string
 	// Log receives one line per signed file naming the host, warnings
 	// (a host that failed, a certificate trusted on first use), and a
 	// progress bar for large files when Log is a terminal. nil discards.
@@ -106,10 +116,13 @@ func Sign(ctx context.Context, files []string, o Options) ([]Result, error) {
 		return nil, errors.New("sign: no files given")
 	}
 	s.logFailures = len(files) > 1
+	var results []Result
 	if o.NoBatch || len(files) == 1 {
-		return s.each(ctx, files, s.signFile) // a batch of one would cost the same session
+		results, err = s.each(ctx, files, s.signFile) // a batch of one would cost the same session
+	} else {
+		results, err = s.signBatches(ctx, files)
 	}
-	return s.signBatches(ctx, files)
+	return results, s.finishLog(ctx, err)
 }
 
 // each runs signFile on files, s.jobs at a time, and returns the results
@@ -166,6 +179,7 @@ type signer struct {
 	logFailures bool
 	noBatch     *batchless
 	writing     chan struct{} // a slot per signature being written, in batches
+	tlog        *logCheck     // nil: no log checked
 }
 
 func newSigner(o Options) (*signer, error) {
@@ -182,6 +196,7 @@ func newSigner(o Options) (*signer, error) {
 		timeout:    o.Timeout,
 		log:        newLogger(o.Log),
 		noBatch:    &batchless{hosts: make(map[string]bool)},
+		tlog:       newLogCheck(o.LogKey, o.LogState),
 	}
 	if s.ssh == "" {
 		s.ssh = "ssh"
@@ -353,6 +368,9 @@ func (s *signer) check(ctx context.Context, host string, cert *pgp.Certificate, 
 		return nil, err
 	}
 	if err := verifyHash(cert, bin, d); err != nil {
+		return nil, err
+	}
+	if err := s.checkLogged(ctx, host, bin); err != nil {
 		return nil, err
 	}
 	if !s.armor {
