@@ -39,6 +39,7 @@ type job struct {
 	cfg    *config.Config
 	stderr *moduleStderr  // the module's stderr, captured in the login shell
 	also   []*keyring.Key // the keys after the first of a signature by several
+	tl     jobLog         // the transparency log (translog.go)
 }
 
 // openJob opens the audit sink the config names, or journald if the config
@@ -82,6 +83,9 @@ func (j *job) end(ok audit.Result, out []byte, err error) error {
 // through it, one on its own (end) and each of a batch (batch.go), so
 // what must happen before a signature may leave is written here once.
 func (j *job) settle(ok audit.Result, out []byte, err error) ([]byte, error) {
+	if ok == audit.Signed && err == nil {
+		out, err = j.appendLog(out) // its leaf first: the record carries its index
+	}
 	j.rec.Result = ok
 	if err != nil {
 		j.rec.Result, j.rec.Error = audit.ResultOf(err), err.Error()
@@ -95,6 +99,7 @@ func (j *job) settle(ok audit.Result, out []byte, err error) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.announceLog()
 	return out, nil
 }
 
@@ -135,9 +140,10 @@ func (j *job) write() error {
 	if err := j.sink.Write(j.rec); err != nil {
 		return err
 	}
-	for _, k := range j.also {
+	for i, k := range j.also {
 		rec := *j.rec
 		rec.Key, rec.KeyFingerprint = k.Name, k.Cert.Fingerprint()
+		rec.LogIndex = j.logIndexOf(i + 1)
 		if err := j.sink.Write(&rec); err != nil {
 			return err
 		}
@@ -175,7 +181,12 @@ func (j *job) openKeys(names ...string) (*keyring.Keyring, []*keyring.Key, error
 func (j *job) openLocked(names ...string) (*keyring.Keyring, []*keyring.Key, error) {
 	// The policy is worked out once: before the token is opened it says
 	// whether this user can still reach the token's files once locked
-	// down (checkIdentity), and then it is the lockdown.
+	// down (checkIdentity), and then it is the lockdown. The log's
+	// directory must exist by then (openLog makes it).
+	var err error
+	if j.tl.log, err = openLog(j.cfg); err != nil {
+		return nil, nil, err
+	}
 	p, err := policy(j.cfg)
 	if err == nil {
 		err = checkIdentity(p)

@@ -51,6 +51,7 @@ func policy(cfg *config.Config) (sandbox.Policy, error) {
 	if err := addModule(&p, sel.Module); err != nil {
 		return p, err
 	}
+	logPolicy(&p, cfg)
 	if lf := cfg.Token.LockFile; lf != "" {
 		p.KeepOpen = append(p.KeepOpen, cfg.Resolve(lf))
 	}

@@ -43,6 +43,9 @@ commands:
                                        a detached CMS signature (DER; PEM with --armor)
   sign --request --format FORMAT [--key NAME]
                                        answer an X.509 digest-only request (JSON) on stdin
+  log checkpoint                       print the transparency log's latest signed checkpoint
+  log proof INDEX                      print the leaf INDEX and its inclusion proof (tlog-proof)
+  log consistency OLD NEW              print the proof that the log of NEW leaves extends OLD
   cert [--key NAME]                    print the key's armored OpenPGP certificate
   cert --x509 [--key NAME]             print the key's X.509 certificate and chain (PEM)
   certs                                print every key you may use, with its certificate (JSON)
@@ -131,6 +134,8 @@ func (j *job) run(cmd remote.Command, sess *session.Session) error {
 		return j.answer([]byte(remoteHelp), nil)
 	case remote.Certs:
 		return j.answer(j.certs(sess))
+	case remote.Log:
+		return j.answer(j.logQuery(cmd.Log))
 	}
 	names := cmd.Keys()
 	for i, name := range names {
@@ -180,6 +185,9 @@ func authorize(cfg *config.Config, name string, sess *session.Session) (string, 
 	}
 	if err != nil {
 		return "", err
+	}
+	if cfg.Log.Enabled() && name == cfg.Log.Key {
+		return "", refusal.Errorf("key %q is the transparency log's key: it signs checkpoints only", name)
 	}
 	if err := sess.Allowed(kc.Allow); err != nil {
 		return "", refusal.Errorf("key %q: %v", name, err)

@@ -163,6 +163,10 @@ type Record struct {
 	// not the input's: a kernel module's without its old signature, a
 	// PE image's Authenticode hash.
 	SignedDigest []byte
+	// LogIndex is the signature's leaf in the transparency log (package
+	// translog), decimal, in a signed or undelivered record; empty when
+	// the host keeps no log.
+	LogIndex string
 
 	// Event is the key lifecycle command recorded, in the CLI only; with
 	// it, Result is Changed, Refused or Failed.
@@ -299,6 +303,7 @@ func (r *Record) fields() ([]field, error) {
 		}
 		f = append(f, field{"SIGNSTAR_SIGNATURE_CREATED", r.SignatureCreated.UTC().Format(time.RFC3339)})
 		add("SIGNSTAR_SIGNED_DIGEST", hex.EncodeToString(r.SignedDigest), maxShort)
+		add("SIGNSTAR_LOG_INDEX", r.LogIndex, maxShort)
 	}
 	return f, nil
 }

@@ -1,0 +1,330 @@
+//go:build linux && cgo
+
+package main
+
+// The transparency log (issue 18, package translog) on the signing path:
+// every signature job.settle is about to release gets its leaf first,
+// under the same fail-closed rule as the audit record, and the remote
+// commands that read the log (log checkpoint, log proof, log
+// consistency).
+//
+// The order of one append, and why:
+//
+//  1. the token has signed and closed (the signing functions close the
+//     keyring before settle): an append never holds the token lock, so
+//     it cannot deadlock with a checkpoint signer, which takes the token
+//     lock and then the log lock (package translog's lock order);
+//  2. translog.Log.AppendAll takes the log lock and reads the next index;
+//  3. under it, each OpenPGP signature packet gets that index in an
+//     unhashed notation log-index@signstar: it cannot be hashed, since
+//     the leaf covers the signature bytes, and the signature's own hash
+//     covers its hashed area;
+//  4. the leaf records SHA-256 of those final packet bytes, notation
+//     included, so what the client holds is exactly what the log holds;
+//  5. leaf and tiles are written and fsync'd, the lock let go;
+//  6. only then is the audit record written, carrying the index
+//     (SIGNSTAR_LOG_INDEX), and only after that is anything released.
+//
+// If the append fails, nothing is released: the record says failed and
+// why, and the client gets exit 1, as when the audit record cannot be
+// written. A leaf whose signature then never leaves (the audit record
+// failed, the client hung up) stays in the log: the log may list a
+// signature nobody received, never miss one somebody did.
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
+
+	"signstar/pkg/audit"
+	"signstar/pkg/config"
+	"signstar/pkg/pgp"
+	"signstar/pkg/refusal"
+	"signstar/pkg/remote"
+	"signstar/pkg/request"
+	"signstar/pkg/sandbox"
+	"signstar/pkg/translog"
+)
+
+// jobLog is a job's part in the transparency log.
+type jobLog struct {
+	log    *translog.Log // nil: the host keeps none
+	index  int64         // the first signature's leaf, once appended
+	logged bool          // appended
+	notice bool          // the index goes to stderr (X.509 forms)
+}
+
+// LogIndexNotation names the unhashed notation that carries an OpenPGP
+// signature's index in the transparency log; its value is the index in
+// decimal, flagged human-readable.
+const LogIndexNotation = "log-index@signstar"
+
+// openLog opens the config's transparency log, before the lockdown: its
+// directory is made here if missing, since afterwards only the directory
+// itself is writable. Without a [log] key there is none (nil).
+func openLog(cfg *config.Config) (*translog.Log, error) {
+	if cfg == nil || !cfg.Log.Enabled() {
+		return nil, nil
+	}
+	l, err := translog.Open(cfg.Log.LogDir())
+	if err != nil {
+		return nil, fmt.Errorf("transparency log: %w; refusing to sign without it", err)
+	}
+	return l, nil
+}
+
+// logPolicy adds what appending to the log needs after lockdown: its
+// directory, read-write, and the calls that write it (seccomp.Log). A
+// directory that is not there (yet: openLog makes it before a signing
+// job's policy is worked out) is left out, and an append then fails.
+func logPolicy(p *sandbox.Policy, cfg *config.Config) {
+	if fi, err := os.Stat(cfg.Log.LogDir()); cfg.Log.Enabled() && err == nil && fi.IsDir() {
+		p.ReadWrite = append(p.ReadWrite, cfg.Log.LogDir())
+		p.Log = true
+	}
+}
+
+// appendLog gives out, the signature settle is about to release, its
+// leaves in the log and returns what must be released instead: out with
+// the index in it. The index goes into j.rec, written next.
+func (j *job) appendLog(out []byte) ([]byte, error) {
+	if j.cfg == nil || !j.cfg.Log.Enabled() {
+		return out, nil
+	}
+	if j.tl.log == nil {
+		return nil, errors.New("transparency log: BUG: not opened before the lockdown; nothing released")
+	}
+	var err error
+	switch {
+	case j.rec.Format.X509():
+		out, err = j.appendX509(out)
+	case j.rec.Format == audit.Request:
+		out, err = j.appendResponse(out)
+	default:
+		out, err = j.appendOpenPGP(out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("append to the transparency log: %w; nothing released", err)
+	}
+	return out, nil
+}
+
+// appendOpenPGP logs each signature packet of out (one per key of a
+// signature by several) as its own leaf, in key order, with consecutive
+// indexes.
+func (j *job) appendOpenPGP(out []byte) ([]byte, error) {
+	o, err := pgp.SplitOutput(out)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Packets) != 1+len(j.also) {
+		return nil, fmt.Errorf("BUG: %d signature packets for %d keys", len(o.Packets), 1+len(j.also))
+	}
+	first, err := j.tl.log.AppendAll(func(first int64) ([]translog.Entry, error) {
+		es := make([]translog.Entry, len(o.Packets))
+		for i := range o.Packets {
+			p, err := pgp.AddUnhashedNotation(o.Packets[i], indexNotation(first+int64(i)))
+			if err != nil {
+				return nil, err
+			}
+			o.Packets[i] = p
+			if es[i], err = j.entry(i, p); err != nil {
+				return nil, err
+			}
+		}
+		return es, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	j.tl.index, j.tl.logged = first, true
+	j.rec.LogIndex = strconv.FormatInt(first, 10)
+	return o.Bytes()
+}
+
+// appendResponse logs the signature in a digest-only response and
+// returns the response with the signature carrying its index, and the
+// index in the response's log-index field.
+func (j *job) appendResponse(out []byte) ([]byte, error) {
+	sig, err := request.ReadResponse(bytes.NewReader(out))
+	if err != nil {
+		return nil, fmt.Errorf("BUG: own response: %v", err)
+	}
+	if sig, err = j.appendOpenPGP(sig); err != nil {
+		return nil, err
+	}
+	resp, err := request.Response(sig)
+	if err != nil {
+		return nil, err
+	}
+	return request.WithLogIndex(resp, j.tl.index)
+}
+
+// appendX509 logs an X.509 signature: the bytes released, or for a
+// digest-only request the output its response carries, which then gets
+// the log-index field. The direct forms have no room for the index in
+// what they release; the client is told it on stderr once the record is
+// written (announceLog).
+func (j *job) appendX509(out []byte) ([]byte, error) {
+	sig, isResponse := out, len(out) > 0 && out[0] == '{'
+	if isResponse {
+		var err error
+		if sig, err = request.ReadOutput(bytes.NewReader(out), string(j.rec.Format)); err != nil {
+			return nil, fmt.Errorf("BUG: own response: %v", err)
+		}
+	}
+	index, err := j.tl.log.Append(func(int64) (translog.Entry, error) { return j.entry(0, sig) })
+	if err != nil {
+		return nil, err
+	}
+	j.tl.index, j.tl.logged, j.rec.LogIndex = index, true, strconv.FormatInt(index, 10)
+	if !isResponse {
+		j.tl.notice = true
+		return out, nil
+	}
+	return request.WithLogIndex(out, index)
+}
+
+// logIndexOf is the leaf of the signature by the job's key i (0: the
+// first; the others follow it), for that key's record.
+func (j *job) logIndexOf(i int) string {
+	if !j.tl.logged {
+		return ""
+	}
+	return strconv.FormatInt(j.tl.index+int64(i), 10)
+}
+
+// announceLog tells the client the index of an X.509 signature whose form
+// has no room for it, once its record is written.
+func (j *job) announceLog() {
+	if j.tl.notice {
+		fmt.Fprintf(os.Stderr, "signstar: log index %d\n", j.tl.index)
+	}
+}
+
+func indexNotation(i int64) *packet.Notation {
+	return &packet.Notation{Name: LogIndexNotation, Value: []byte(strconv.FormatInt(i, 10)), IsHumanReadable: true}
+}
+
+// entry is the leaf of the signature sig by the job's key i (0: the
+// first), from what its record says.
+func (j *job) entry(i int, sig []byte) (translog.Entry, error) {
+	r := j.rec
+	e := translog.Entry{
+		Time:       r.SignatureCreated,
+		Account:    orDash(r.User),
+		SSHKey:     orDash(r.SSHKey),
+		Key:        r.KeyFingerprint,
+		Format:     string(r.Format),
+		Size:       r.InputSize,
+		DigestHash: crypto.SHA512,
+		Digest:     r.InputSHA512,
+		Signature:  sha256.Sum256(sig),
+	}
+	if i > 0 {
+		e.Key = j.also[i-1].Cert.Fingerprint()
+	}
+	if r.InputSHA512 == nil { // an X.509 digest-only request: the signed digest
+		h, ok := digestHash(len(r.SignedDigest))
+		if !ok {
+			return translog.Entry{}, fmt.Errorf("BUG: signed digest of %d bytes", len(r.SignedDigest))
+		}
+		e.Size, e.DigestHash, e.Digest = -1, h, r.SignedDigest
+	}
+	return e, nil
+}
+
+// digestHash is the hash whose digests are n bytes long.
+func digestHash(n int) (crypto.Hash, bool) {
+	for _, h := range []crypto.Hash{crypto.SHA1, crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+		if h.Size() == n {
+			return h, true
+		}
+	}
+	return 0, false
+}
+
+// orDash is s, or "-" for nothing (a leaf's values are never empty): the
+// admin CLI's signatures have no SSH key.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// logQuery answers a log command: any client of the account may read the
+// log, which is meant to be published. The log key signs a checkpoint of
+// the latest tree if none does yet (translog.Log.Checkpoint), so the
+// token is opened and the process locked down as for a signature.
+func (j *job) logQuery(q remote.LogQuery) ([]byte, error) {
+	if j.cfg == nil || !j.cfg.Log.Enabled() {
+		return nil, refusal.Errorf("this host keeps no transparency log")
+	}
+	origin, err := logOrigin(j.cfg, j.rec.User)
+	if err != nil {
+		return nil, err
+	}
+	kr, ks, err := j.openLocked(j.cfg.Log.Key)
+	if err != nil {
+		return nil, err
+	}
+	defer kr.Close()
+	s, err := translog.NewSigner(origin, ks[0].Signer())
+	if err != nil {
+		return nil, err
+	}
+	c, err := j.tl.log.Checkpoint(s)
+	if err != nil {
+		return nil, err
+	}
+	return answerLog(j.tl.log.Dir(), c, q)
+}
+
+// answerLog is what a log command prints: the checkpoint (a signed note),
+// an inclusion proof (C2SP tlog-proof, the entry in its extra line, the
+// checkpoint last) or a consistency proof (translog.Consistency). Proofs
+// are of the latest checkpoint's tree; one of an older size (SIZE, NEW)
+// is refused for now: the host keeps no signed checkpoint of it.
+func answerLog(d translog.Dir, c translog.Checkpoint, q remote.LogQuery) ([]byte, error) {
+	if q.Size != 0 && q.Size != c.Size {
+		return nil, refusal.Errorf("log: the latest checkpoint has size %d; proofs are of that tree", c.Size)
+	}
+	switch q.What {
+	case remote.LogCheckpoint:
+		return c.Note, nil
+	case remote.LogProof:
+		if q.Index >= c.Size {
+			return nil, refusal.Errorf("log proof: index %d is not in the log, which has %d entries", q.Index, c.Size)
+		}
+		p, err := d.Proof(c, q.Index)
+		if err != nil {
+			return nil, err
+		}
+		return p.MarshalText()
+	}
+	p, err := d.Consistency(c, q.Old)
+	if err != nil {
+		return nil, err
+	}
+	return p.MarshalText()
+}
+
+// logOrigin is the log's origin: the config's, or the host name and the
+// account, read before the lockdown hides /proc.
+func logOrigin(cfg *config.Config, account string) (string, error) {
+	if cfg.Log.Origin != "" {
+		return cfg.Log.Origin, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("transparency log origin: %w", err)
+	}
+	return cfg.Log.OriginFor(host, account), nil
+}
