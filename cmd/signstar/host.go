@@ -70,6 +70,8 @@ func lackHint(m host.Lack) string {
 		return fmt.Sprintf("signstar --config %s check names what the key needs", m.Path)
 	case host.LackSSHD:
 		return "install openssh-server"
+	case host.LackRuntimeDir:
+		return "point each of these configs' token.lock-file into a directory of its account's own, say /run/signstar-ACCOUNT/NAME.lock"
 	case host.LackSSHDConfig:
 		return fmt.Sprintf("include %s at the top of sshd_config, before any other setting (sshd keeps the first value it reads)", m.Path)
 	}

@@ -37,6 +37,7 @@ func scratchRoot(t *testing.T) string {
 module = "/usr/lib/softhsm/libsofthsm2.so"
 label = "release"
 pin-file = "release.pin"
+lock-file = "/run/signstar/release.lock"
 
 [keys.repo]
 type = "ed25519"
@@ -53,6 +54,7 @@ cert = "certs/pkg.asc"
 module = "/usr/lib/softhsm/libsofthsm2.so"
 label = "archsign"
 pin-file = "/etc/signstar/archsign.pin"
+lock-file = "/run/signstar-archsign/archsign.lock"
 
 [keys.repo]
 type = "ed25519"
@@ -141,6 +143,9 @@ func assertWritten(t *testing.T, root string) {
 		{"/etc/signstar/authorized_keys", 0o755 | fs.ModeDir, "root"},
 		{"/var/lib/signstar/signer", 0o700 | fs.ModeDir, "signer"},
 		{"/var/lib/signstar/archsign", 0o700 | fs.ModeDir, "archsign"},
+		{"/run/signstar", 0o700 | fs.ModeDir, "signer"},
+		{"/run/signstar-archsign", 0o700 | fs.ModeDir, "archsign"},
+		{"/etc/tmpfiles.d/signstar-host.conf", 0o644, "root"},
 	} {
 		p := filepath.Join(root, w.path)
 		fi, err := os.Stat(p)
@@ -299,4 +304,26 @@ func replaceIn(path, old, new string) error {
 		return err
 	}
 	return os.WriteFile(path, bytes.Replace(data, []byte(old), []byte(new), 1), 0o644)
+}
+
+// TestRuntimeDirShared: two accounts' lock files in one directory under
+// /run is what the host lacks (each needs its own), not a change.
+func TestRuntimeDirShared(t *testing.T) {
+	root := scratchRoot(t)
+	if err := replaceIn(filepath.Join(root, "etc/signstar/archsign.toml"), "/run/signstar-archsign/", "/run/signstar/"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compare(parseExample(t), Options{Root: root, AccountTool: "useradd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Lack{Kind: LackRuntimeDir, Path: "/run/signstar", What: "a runtime directory of its own, not /run/signstar, for each of the accounts archsign, signer (their configs' token.lock-file)"}
+	if !slices.Contains(p.Missing, want) {
+		t.Errorf("missing %q, want %q in it", p.Missing, want.What)
+	}
+	for _, c := range p.Changes {
+		if strings.Contains(c.Desc, "/run/signstar") {
+			t.Errorf("plan changes the shared directory: %s", c.Desc)
+		}
+	}
 }

@@ -27,6 +27,9 @@ func (o Options) compareConfig(p *Plan, f *File, name string) error {
 		return err
 	}
 	users := f.users(name)
+	if lock := cfg.Token.LockFile; filepath.IsAbs(lock) && strings.HasPrefix(lock, "/run/") {
+		p.runDir(filepath.Dir(lock), users)
+	}
 	if pin := o.resolve(cfg, cfg.Token.PINFile); !exists(pin) {
 		p.Missing = append(p.Missing, Lack{Kind: LackPIN, Path: o.unroot(pin), Account: users[0], What: fmt.Sprintf("pin file %s of config %s", o.unroot(pin), hc.Path)})
 	}

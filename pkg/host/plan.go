@@ -37,6 +37,8 @@ type Plan struct {
 	// Missing is what the host lacks that apply does not make: configs,
 	// PIN files, token keys and their certificates, one line each.
 	Missing []Lack
+
+	runDirs map[string][]string // lock files' directories under /run: their accounts
 }
 
 // Lack is one thing the host lacks. What says what, in a line; Kind,
@@ -65,6 +67,7 @@ const (
 	LackSSHD                       // sshd itself, to check the drop-in
 	LackSSHDConfig                 // sshd's config does not apply the drop-in
 	LackSSHDTest                   // sshd -T fails on sshd's config
+	LackRuntimeDir                 // a runtime directory of one account's own
 )
 
 // Clean reports whether the host matches the file: nothing to change,
@@ -110,6 +113,7 @@ func Compare(f *File, o Options) (*Plan, error) {
 			return nil, err
 		}
 	}
+	p.Changes = append(p.Changes, o.compareRuntime(p, accounts)...)
 	for _, w := range authorizedKeys(f) {
 		p.Changes = append(p.Changes, o.compareFile(w, accounts)...)
 	}
