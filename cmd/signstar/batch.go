@@ -89,8 +89,11 @@ func (b *batchSession) serve() (string, error) {
 	return endLimit, nil
 }
 
-// answerNext reads, signs, records and answers the next request.
-func (b *batchSession) answerNext() (end string, err error) {
+// answerNext reads, signs, records and answers the next request. The
+// token lock is let go while the session waits for the request (inside
+// SignHash) and again while it records and answers it: eight sessions on
+// one token wait for each other only while the token signs.
+func (b *batchSession) answerNext() (string, error) {
 	rj := b.requestJob()
 	line := &nextLine{b: b}
 	out, err := rj.respond(b.key, line)
@@ -98,12 +101,26 @@ func (b *batchSession) answerNext() (end string, err error) {
 		return line.end, nil // no request came
 	}
 	b.seq++
+	var end string
+	lerr := b.key.Unlocked(func() error {
+		end, err = b.answer(rj, out, err, line.cut)
+		return err
+	})
+	if err == nil && lerr != nil {
+		return endFailure, lerr
+	}
+	return end, err
+}
+
+// answer records how a request ended and writes its line: the response,
+// or an error line; a request cut off by the idle timeout gets none.
+func (b *batchSession) answer(rj *job, out []byte, err error, cut bool) (string, error) {
 	out, err = rj.settle(audit.Signed, out, err)
 	signed := err == nil
 	switch {
 	case errors.Is(err, errNotReleased):
 		return endFailure, err
-	case line.cut:
+	case cut:
 		return endIdle, nil // the client stopped inside a request: no answer
 	case err != nil:
 		out = request.ErrorResponse(toClient(err, rj.rec.RequestID).Error())

@@ -118,6 +118,23 @@ func (k *Key) SignWith(r io.Reader, build func(r io.Reader, key crypto.Signer) (
 // Public is the token key's public key.
 func (k *Key) Public() crypto.PublicKey { return k.guard.Public() }
 
+// Unlocked runs f with the lock let go, for a keyring kept open across
+// many signatures: a batch records and writes out each signature while
+// other signers use the token, as a request on its own does after Close.
+// A client that stops reading then blocks only its own session. Should f
+// sign, the guard takes the lock back first, as always. Unlocked returns
+// with the lock held, and f's error, or the lock's.
+func (k *Key) Unlocked(f func() error) error {
+	if err := k.guard.release(nil); err != nil {
+		return err
+	}
+	err := f()
+	if lerr := k.guard.retake(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
 // SignAll signs what r holds with every key of ks, which come from one
 // [Keyring], reading r once, as [pgp.SignAll] does: one output with a
 // signature by each key, that of ks[i] carrying notations[i] after
@@ -226,6 +243,19 @@ func (g *guard) take() error {
 	}
 	if g.err = g.lock.ReacquireLock(); g.err != nil {
 		return g.err
+	}
+	g.released = false
+	return nil
+}
+
+// retake takes the lock back if it is still let go.
+func (g *guard) retake() error {
+	g.ready, g.err = nil, nil
+	if !g.released {
+		return nil
+	}
+	if err := g.lock.ReacquireLock(); err != nil {
+		return err
 	}
 	g.released = false
 	return nil
