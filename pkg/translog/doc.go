@@ -52,10 +52,12 @@
 //	.lock                       the append lock (flock(2)); not for publication
 //
 // <N> is written in groups of three digits, all but the last prefixed by
-// "x" (1234067 is x001/x234/067), as tlog.Tile.Path does. A partial tile
-// is replaced by the next wider one as the log grows: readers that find
-// the width they want gone use the prefix of a wider tile, which the
-// checkpoint authenticates all the same.
+// "x" (1234067 is x001/x234/067), as tlog.Tile.Path does. The partial
+// tiles the stored checkpoint names stay until a newer checkpoint is
+// signed, so a published copy serves every tile its checkpoint needs;
+// other partial tiles are removed once a wider one is written. Readers
+// that find a width gone (a copy taken mid-way) use the prefix of a
+// wider tile, which the checkpoint authenticates all the same.
 //
 // The checkpoint is a C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint)
 // in the signed-note format (https://c2sp.org/signed-note): the origin

@@ -167,8 +167,28 @@ func (l *Log) append(t tlog.Tree, leaves [][]byte) error {
 	if err := w.commit(treeFile, formatTree(tlog.Tree{N: n, Hash: root})); err != nil {
 		return err
 	}
-	w.removeSuperseded(t.N, n)
+	if t.N != l.signedSize() {
+		// No checkpoint names the old size's partial tiles: readers
+		// of the published directory never ask for them.
+		w.removeSuperseded(t.N, n)
+	}
 	return nil
+}
+
+// signedSize is the size of the stored checkpoint, read without
+// checking its signature (it only decides which partial tiles to keep);
+// -1 if there is none.
+func (l *Log) signedSize() int64 {
+	b, err := readFileMax(filepath.Join(l.dir.path, checkpointFile), maxCheckpoint)
+	if err != nil {
+		return -1
+	}
+	body, _, _ := strings.Cut(string(b), "\n\n")
+	c, err := parseBody(body + "\n")
+	if err != nil {
+		return -1
+	}
+	return c.Size
 }
 
 // writeTiles writes the hash tiles the tree of size n has and that of
@@ -237,6 +257,7 @@ func (l *Log) Checkpoint(s note.Signer) (Checkpoint, error) {
 	if got, err := tlog.TreeHash(t.N, tlog.TileHashReader(t, tileReader{l.dir})); err != nil || got != t.Hash {
 		return Checkpoint{}, fmt.Errorf("sign checkpoint: the tiles do not hash to the tree of size %d (%v)", t.N, err)
 	}
+	prev := l.signedSize()
 	c, err := signCheckpoint(s, t)
 	if err != nil {
 		return Checkpoint{}, err
@@ -244,6 +265,11 @@ func (l *Log) Checkpoint(s note.Signer) (Checkpoint, error) {
 	w := newWriter(l.dir.path)
 	if err := w.commit(checkpointFile, c.Note); err != nil {
 		return Checkpoint{}, fmt.Errorf("sign checkpoint: %v", err)
+	}
+	if prev >= 0 && prev < t.N {
+		// The previous checkpoint's partial tiles, kept while it was
+		// the latest (see append), now have wider ones.
+		w.removeSuperseded(prev, t.N)
 	}
 	return c, nil
 }

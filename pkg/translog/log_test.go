@@ -6,6 +6,7 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -175,5 +176,37 @@ func TestAppendProofs(t *testing.T) {
 		if err := CheckConsistency(older, c, p); err != nil {
 			t.Errorf("size %d to %d: %v", old, n, err)
 		}
+	}
+}
+
+// TestPartialTilesKept: the partial tiles of the signed checkpoint stay
+// until the next one is signed; those of unsigned sizes go at once.
+func TestPartialTilesKept(t *testing.T) {
+	l, _ := newTestLog(t, 5) // signed at 5
+	for i := 5; i < 8; i++ {
+		if _, err := l.Append(func(int64) (Entry, error) { return testEntry(i), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exists := func(rel string) bool {
+		_, err := os.Stat(filepath.Join(l.Dir().Path(), rel))
+		return err == nil
+	}
+	want := map[string]bool{
+		"tile/0/000.p/5": true, "tile/entries/000.p/5": true,
+		"tile/0/000.p/6": false, "tile/entries/000.p/7": false,
+		"tile/0/000.p/8": true, "tile/entries/000.p/8": true,
+	}
+	for rel, w := range want {
+		if exists(rel) != w {
+			t.Errorf("before signing 8: %s exists: %v, want %v", rel, !w, w)
+		}
+	}
+	s, _ := testSigner(t)
+	if _, err := l.Checkpoint(s); err != nil {
+		t.Fatal(err)
+	}
+	if exists("tile/0/000.p/5") || exists("tile/entries/000.p/5") || !exists("tile/0/000.p/8") {
+		t.Error("after signing 8: the tiles of 5 are still there, or those of 8 gone")
 	}
 }
