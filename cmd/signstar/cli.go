@@ -44,7 +44,7 @@ type requestCmd struct {
 	NoBatch   bool          `name:"no-batch" help:"Sign each file in an ssh session of its own ('sign --request'). Without it, several OpenPGP files go through batches, and a server that refuses them gets one session per file, said once."`
 	LogKey    string        `name:"log-key" help:"The hosts' transparency log key (NAME+HASH+KEY, as 'signstar log verifier' prints it, or a file holding it): every signature must be proven in the log before it is written, and the log must extend the checkpoint kept from the last run ($XDG_STATE_HOME/signstar)." placeholder:"KEY"`
 	SSHOption []string      `help:"Extra ssh(1) argument, one per flag: --ssh-option=-oConnectTimeout=5; repeatable." name:"ssh-option" sep:"none" placeholder:"ARG"`
-	Timeout   time.Duration `help:"Limit for one ssh run." default:"2m"`
+	Timeout   time.Duration `help:"Limit for one ssh run; in a batch, for the next answer while requests wait." default:"2m"`
 	Files     []string      `arg:"" help:"Files to sign." type:"existingfile"`
 }
 

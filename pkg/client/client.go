@@ -75,7 +75,8 @@ type Options struct {
 	SSH string
 	// SSHOptions go before the destination on every ssh command line.
 	SSHOptions []string
-	// Timeout bounds one ssh run; zero means [DefaultTimeout].
+	// Timeout bounds one ssh run, and in a batch the wait for the next
+	// answer while requests are in flight; zero means [DefaultTimeout].
 	Timeout time.Duration
 	// LogKey, if set, is the verifier key of the hosts' transparency log:
 	// every signature must be in it before it is written, and the log
