@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/eddsa"
@@ -443,6 +445,134 @@ func TestLogKeyRefused(t *testing.T) {
 		r := sshdtest.Run(t, cmd, []byte("data\n"))
 		if r.Code != exitRefused || len(r.Stdout) != 0 || !strings.Contains(string(r.Stderr), tt.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d and %q", tt.words, r.Code, r.Stdout, r.Stderr, exitRefused, tt.want)
+		}
+	}
+}
+
+// TestLogLatency measures what the log costs a signature: 50 signatures
+// through sshd without the log, then 50 with it, one at a time. It only
+// measures (SIGNSTAR_LOG_LATENCY=1): just bench owns the figures.
+func TestLogLatency(t *testing.T) {
+	if os.Getenv("SIGNSTAR_LOG_LATENCY") == "" {
+		t.Skip("set SIGNSTAR_LOG_LATENCY=1 to measure")
+	}
+	s := newSSHFixture(t, "")
+	s.generate("tlog", "ed25519")
+	dir := filepath.Join(s.dir, "log")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s.srv.Grant(dir, s.hsm.Dir)
+	const n = 50
+	measure := func(name string) {
+		var d []time.Duration
+		for i := range n {
+			start := time.Now()
+			if r := sshdtest.Run(t, s.srv.SSH("sign"), []byte(fmt.Sprintf("artifact %d\n", i))); r.Code != 0 {
+				t.Fatalf("%s: exit %d: %s", name, r.Code, r.Stderr)
+			}
+			d = append(d, time.Since(start))
+		}
+		slices.Sort(d)
+		var sum time.Duration
+		for _, x := range d {
+			sum += x
+		}
+		t.Logf("%s: %d signatures through sshd: median %v, mean %v, p90 %v", name, n, d[n/2].Round(time.Millisecond), (sum / n).Round(time.Millisecond), d[n*9/10].Round(time.Millisecond))
+	}
+	measure("without the log")
+	appendFile(t, s.conf, fmt.Sprintf("[log]\nkey = \"tlog\"\ndir = %q\norigin = %q\n", dir, testOrigin))
+	measure("with the log")
+}
+
+// TestLogLockdown: with the log, the lockdown's only new writable path is
+// the log's directory ('signstar check' prints the policy sign uses).
+func TestLogLockdown(t *testing.T) {
+	f := newFixture(t)
+	f.generate("repo", "ed25519")
+	f.generate("tlog", "ed25519")
+	policy := func() map[string][]string {
+		t.Helper()
+		r := f.run(nil, "check")
+		for _, line := range strings.Split(string(r.stdout), "\n") {
+			if f := strings.Fields(line); len(f) > 2 && f[1] == "lockdown" {
+				parts := map[string][]string{}
+				for _, p := range strings.Split(strings.Join(f[2:], " "), "; ") {
+					what, paths, _ := strings.Cut(p, " /")
+					parts[what] = strings.Fields("/" + paths)
+				}
+				return parts
+			}
+		}
+		t.Fatalf("no lockdown line in %q (%s)", r.stdout, r.stderr)
+		return nil
+	}
+	before := policy()
+	dir := filepath.Join(f.dir, "log")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	appendFile(t, f.conf, fmt.Sprintf("[log]\nkey = \"tlog\"\ndir = %q\n", dir))
+	after := policy()
+	if want := append(before["read-write"], dir); !slices.Equal(after["read-write"], want) {
+		t.Errorf("read-write %v with the log, want %v", after["read-write"], want)
+	}
+	for what, paths := range before {
+		if what != "read-write" && !slices.Equal(after[what], paths) {
+			t.Errorf("%s %v with the log, %v without", what, after[what], paths)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("policy %v with the log, %v without", after, before)
+	}
+}
+
+// TestLogSeveralKeys: a signature by two keys is two leaves, one per
+// signature packet, with consecutive indexes, each in its key's record.
+func TestLogSeveralKeys(t *testing.T) {
+	l := newLogFixture(t, false)
+	pkgCert := l.generate("pkg", "p256")
+	data := []byte("artifact\n")
+	l.remote(t, data, "sign")
+	out := l.remote(t, data, "sign", "--key", "repo", "--key", "pkg").Stdout
+	o, err := pgp.SplitOutput(out)
+	if err != nil || len(o.Packets) != 2 {
+		t.Fatalf("%d packets, %v", len(o.Packets), err)
+	}
+	for i, p := range o.Packets {
+		if got := logIndex(t, p); got != int64(1+i) {
+			t.Errorf("packet %d carries index %d, want %d", i, got, 1+i)
+		}
+	}
+	if got := verifytest.GPGVSigners(t, [][]byte{l.repoCert, pkgCert}, data, out); len(got) != 2 {
+		t.Errorf("gpgv accepts %d of the 2 signatures: %v", len(got), got)
+	}
+	final := l.checkpoint(t)
+	for i, p := range o.Packets {
+		if e := l.inclusion(t, int64(1+i), final); e.Signature != sha256.Sum256(p) {
+			t.Errorf("leaf %d is not packet %d", 1+i, i)
+		}
+	}
+	recs := readAuditFile(t, l.fixture)
+	for i, key := range []string{"repo", "pkg"} {
+		recs[1+i].want(t, map[string]string{"SIGNSTAR_KEY": key, "SIGNSTAR_LOG_INDEX": strconv.Itoa(1 + i)})
+	}
+}
+
+// BenchmarkLogAppend is what the log adds to one signature in settle: one
+// leaf appended (lock, tiles, entry bundle, tree file, each fsync'd with
+// its directory), in a directory on the test's temporary file system.
+func BenchmarkLogAppend(b *testing.B) {
+	l, err := translog.Open(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := translog.Entry{Time: time.Now(), Account: "build", SSHKey: "-", Key: "6C1CDDA2CE70772B6902C48D751AAC3A6B6D4DAB",
+		Format: "detached", Size: 1, DigestHash: crypto.SHA512, Digest: make([]byte, 64)}
+	for i := 0; b.Loop(); i++ {
+		e.Signature = sha256.Sum256([]byte(strconv.Itoa(i)))
+		if _, err := l.Append(func(int64) (translog.Entry, error) { return e, nil }); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
