@@ -576,3 +576,47 @@ func BenchmarkLogAppend(b *testing.B) {
 		}
 	}
 }
+
+// TestLogX509: an X.509 signature is logged too: a detached CMS signature
+// as released (its index on stderr, once recorded), and the output of an
+// X.509 digest-only request (its index in the response's log-index).
+func TestLogX509(t *testing.T) {
+	l := newLogFixture(t, false)
+	l.generate("x", "rsa3072")
+	l.ok(nil, "key", "x509", "self-sign", "--name", "x", "--subject", "CN=Signstar test x", "--usage", "codesign")
+	data := []byte("artifact\n")
+	r := l.remote(t, data, "sign", "--format", "cms", "--key", "x")
+	if string(r.Stderr) != "signstar: log index 0\n" {
+		t.Errorf("stderr %q, want the log index", r.Stderr)
+	}
+	digest := sha256.Sum256(data)
+	req, err := request.NewDigestRequest("cms", digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := l.remote(t, req, "sign", "--request", "--format", "cms", "--key", "x")
+	if len(resp.Stderr) != 0 {
+		t.Errorf("stderr %q for a response", resp.Stderr)
+	}
+	if i, ok, err := request.ReadLogIndex(resp.Stdout); err != nil || !ok || i != 1 {
+		t.Fatalf("response log-index %d %v %v, want 1: %s", i, ok, err, resp.Stdout)
+	}
+	out, err := request.ReadOutput(bytes.NewReader(resp.Stdout), "cms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := l.checkpoint(t)
+	if e := l.inclusion(t, 0, final); e.Signature != sha256.Sum256(r.Stdout) || e.Format != "cms" || !bytes.Equal(e.Digest, sha512Of(data)) {
+		t.Errorf("leaf 0 is not the CMS signature released: %+v", e)
+	}
+	if e := l.inclusion(t, 1, final); e.Signature != sha256.Sum256(out) || e.Size != -1 || !bytes.Equal(e.Digest, digest[:]) {
+		t.Errorf("leaf 1 is not the request's output: %+v", e)
+	}
+	recs := slices.DeleteFunc(readAuditFile(t, l.fixture), func(r record) bool { return r["SIGNSTAR_RESULT"] != "signed" })
+	if len(recs) != 2 {
+		t.Fatalf("%d signed records, want 2", len(recs))
+	}
+	for i, r := range recs {
+		r.want(t, map[string]string{"SIGNSTAR_FORMAT": "cms", "SIGNSTAR_LOG_INDEX": strconv.Itoa(i)})
+	}
+}
