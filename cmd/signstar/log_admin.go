@@ -113,6 +113,10 @@ func (c *logShowCmd) Run(g *cli) error {
 	if err != nil {
 		return err
 	}
+	// Open would make a missing directory; showing makes nothing.
+	if _, err := os.Stat(cfg.Log.LogDir()); err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
 	l, err := translog.Open(cfg.Log.LogDir())
 	if err != nil {
 		return err
