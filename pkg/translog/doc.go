@@ -68,8 +68,13 @@
 //
 // [Log.Append] writes the new tiles and entries first, each to a
 // temporary file renamed into place, fsyncs them and their directories,
-// and only then signs and renames the new checkpoint into place: a crash
-// at any point leaves the old checkpoint, which points at data that is
-// all there (the files written past it are overwritten by the next
-// append).
+// and only then renames the new tree file (.tree: size and root, not
+// signed) into place: a crash at any point leaves the old tree file,
+// which describes data that is all there (files written past it are
+// overwritten by the next append). [Log.Checkpoint] signs the tree file's
+// tree only after recomputing its root from the tiles, and renames the
+// checkpoint into place the same way, so no checkpoint ever names data
+// that is not on disk. Appending needs no key: the signing path appends
+// after the token is closed, and the checkpoint is signed when someone
+// asks for it (log checkpoint, log proof), once per tree.
 package translog
