@@ -49,7 +49,11 @@
 //	tile/<L>/<N>[.p/<W>]        hash tiles of height 8 (256 hashes of 32 bytes)
 //	tile/entries/<N>[.p/<W>]    entry bundles: each entry as a big-endian
 //	                            uint16 length and the entry's bytes
-//	.lock                       the append lock (flock(2)); not for publication
+//	.lock                       the append lock (flock(2))
+//	.tree                       the tree as last appended, not yet signed
+//
+// The dot files are not for publication (rsync --exclude '.*'); nor are
+// the temporary files (.tmp-*) a crash may leave behind.
 //
 // <N> is written in groups of three digits, all but the last prefixed by
 // "x" (1234067 is x001/x234/067), as tlog.Tile.Path does. The partial
