@@ -33,6 +33,7 @@ var debFiles = []string{
 	"/usr/share/man/man1/signstar.1.gz",
 	"/usr/share/signstar/50-signstar.conf",
 	"/usr/share/signstar/authorized_keys.example",
+	"/usr/share/signstar/host.example.toml",
 	"/usr/share/zsh/vendor-completions/_signstar",
 }
 
@@ -53,6 +54,7 @@ var archFiles = []string{
 	"usr/share/man/man1/signstar.1.gz",
 	"usr/share/signstar/50-signstar.conf",
 	"usr/share/signstar/authorized_keys.example",
+	"usr/share/signstar/host.example.toml",
 	"usr/share/zsh/site-functions/_signstar",
 }
 
