@@ -473,3 +473,33 @@ func TestBatchConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchLog: on a host that keeps a transparency log (issue 18), each
+// request of a batch goes through the same append-before-release as a
+// request on its own: every response verifies, and every signed record
+// names its own leaf, in order.
+func TestBatchLog(t *testing.T) {
+	l := newLogFixture(t, true)
+	const n = 20
+	files, lines := batchFiles(t, n)
+	r := sshdtest.Run(t, l.srv.SSH("sign", "--batch", "--key", "repo"), stream(lines))
+	if r.Code != 0 {
+		t.Fatalf("sign --batch: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	out := responses(t, r.Stdout)
+	if len(out) != n {
+		t.Fatalf("%d responses, want %d: %q", len(out), n, r.Stdout)
+	}
+	for i, line := range out {
+		assertSigned(t, l.repoCert, files[i], line, i == 0)
+	}
+	recs, end := onlyBatch(t, l.fixture)
+	if len(recs) != n {
+		t.Fatalf("%d request records, want %d", len(recs), n)
+	}
+	for i, rec := range recs {
+		// The log was empty: the session's signatures are its leaves 0 to n-1.
+		rec.want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_BATCH_SEQ": strconv.Itoa(i + 1), "SIGNSTAR_LOG_INDEX": strconv.Itoa(i)})
+	}
+	end.want(t, map[string]string{"SIGNSTAR_DETAIL": fmt.Sprintf("%d requests, %d signed, ended by eof", n, n)})
+}
