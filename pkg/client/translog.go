@@ -155,34 +155,39 @@ func (lc *logCheck) finish(ctx context.Context, s *signer) error {
 	if len(all) == 0 {
 		return nil // nothing signed, nothing learnt
 	}
+	host := all[0].host // any host that proved: they share the log
+	if haveKept {
+		// A run beside this one may have kept a larger checkpoint than
+		// any this run saw; the host proves this run's against it.
+		all = append(all, seenCheckpoint{c: kept, host: host})
+	}
 	slices.SortFunc(all, func(a, b seenCheckpoint) int { return int(a.c.Size - b.c.Size) })
 	newest := all[len(all)-1]
-	older := all[:len(all)-1]
-	if haveKept {
-		older = append(older, seenCheckpoint{c: kept})
-	}
-	for _, o := range older {
-		if err := lc.consistent(ctx, s, o.c, newest); err != nil {
+	for _, o := range slices.Backward(all[:len(all)-1]) { // the largest first: the error names it
+		if err := lc.consistent(ctx, s, o.c, newest.c, host); err != nil {
 			return err
 		}
 	}
 	return lc.keep(newest.c)
 }
 
-// consistent checks that older is a prefix of newest.
-func (lc *logCheck) consistent(ctx context.Context, s *signer, older translog.Checkpoint, newest seenCheckpoint) error {
+// consistent checks that older is a prefix of newer, with a proof from
+// host. A host that cannot prove it has a log that shrank below newer
+// (kept from a run before) or forked.
+func (lc *logCheck) consistent(ctx context.Context, s *signer, older, newer translog.Checkpoint, host string) error {
 	var p translog.Consistency
-	if older.Size > 0 && older.Size < newest.c.Size {
-		b, err := s.askLog(ctx, newest.host, "log", "consistency",
-			strconv.FormatInt(older.Size, 10), strconv.FormatInt(newest.c.Size, 10))
+	if older.Size > 0 && older.Size < newer.Size {
+		b, err := s.askLog(ctx, host, "log", "consistency",
+			strconv.FormatInt(older.Size, 10), strconv.FormatInt(newer.Size, 10))
 		if err != nil {
-			return fmt.Errorf("check log: log consistency %d %d: %v", older.Size, newest.c.Size, err)
+			return fmt.Errorf("check log: %w: it shrank; had %s, now %s (log consistency %d %d: %v)",
+				translog.ErrInconsistent, newer, older, older.Size, newer.Size, err)
 		}
 		if p, err = translog.ParseConsistency(b); err != nil {
 			return fmt.Errorf("check log: %v", err)
 		}
 	}
-	if err := translog.CheckConsistency(older, newest.c, p); err != nil {
+	if err := translog.CheckConsistency(older, newer, p); err != nil {
 		return fmt.Errorf("check log: %w", err)
 	}
 	return nil

@@ -231,3 +231,26 @@ func wantErr(t *testing.T, err error, want string) {
 		t.Fatalf("error %v does not wrap translog.ErrInconsistent", err)
 	}
 }
+
+// TestLogRunsBeside: a run that ends after another run kept a larger
+// checkpoint has its own proven against that one, and keeps it.
+func TestLogRunsBeside(t *testing.T) {
+	f := newFakeLog(t)
+	state := t.TempDir()
+	slow := logSigner(t, f, state, logKey)
+	for i := range 3 {
+		if err := slow.checkLogged(context.Background(), "host", f.sign(fmt.Sprint("slow ", i), nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := runOnce(t, f, state, 2); err != nil { // keeps size 5
+		t.Fatal(err)
+	}
+	if err := slow.finishLog(context.Background(), nil); err != nil {
+		t.Fatalf("the slow run: %v", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(state, "signer.example%2Frepo.checkpoint"))
+	if !bytes.HasPrefix(b, []byte(testOrigin+"\n5\n")) {
+		t.Fatalf("kept %q, want the checkpoint of size 5", b)
+	}
+}
