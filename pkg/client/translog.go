@@ -163,8 +163,22 @@ func (lc *logCheck) finish(ctx context.Context, s *signer) error {
 	}
 	slices.SortFunc(all, func(a, b seenCheckpoint) int { return int(a.c.Size - b.c.Size) })
 	newest := all[len(all)-1]
-	for _, o := range slices.Backward(all[:len(all)-1]) { // the largest first: the error names it
-		if err := lc.consistent(ctx, s, o.c, newest.c, host); err != nil {
+	// One ssh run each, --jobs at a time; the error of the largest
+	// is the one returned, as it names the most recent history.
+	older := all[:len(all)-1]
+	errs := make([]error, len(older))
+	slots := make(chan struct{}, max(s.jobs, 1))
+	var wg sync.WaitGroup
+	for i, o := range older {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			errs[i] = lc.consistent(ctx, s, o.c, newest.c, host)
+		})
+	}
+	wg.Wait()
+	for _, err := range slices.Backward(errs) {
+		if err != nil {
 			return err
 		}
 	}
