@@ -35,12 +35,15 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"signstar/pkg/audit"
 	"signstar/pkg/config"
@@ -284,36 +287,63 @@ func (j *job) logQuery(q remote.LogQuery) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return answerLog(j.tl.log.Dir(), c, q)
+	return answerLog(j.tl.log.Dir(), c, s, q)
 }
 
 // answerLog is what a log command prints: the checkpoint (a signed note),
 // an inclusion proof (C2SP tlog-proof, the entry in its extra line, the
 // checkpoint last) or a consistency proof (translog.Consistency). Proofs
-// are of the latest checkpoint's tree; one of an older size (SIZE, NEW)
-// is refused for now: the host keeps no signed checkpoint of it.
-func answerLog(d translog.Dir, c translog.Checkpoint, q remote.LogQuery) ([]byte, error) {
-	if q.Size != 0 && q.Size != c.Size {
-		return nil, refusal.Errorf("log: the latest checkpoint has size %d; proofs are of that tree", c.Size)
+// are in the latest checkpoint's tree c unless the client names an
+// older size it holds a checkpoint of (SIZE, NEW): an inclusion proof in
+// that tree carries a checkpoint of it, signed now (a true statement of
+// a prefix of c's tree, whose root is read from tiles checked against c).
+func answerLog(d translog.Dir, c translog.Checkpoint, s note.Signer, q remote.LogQuery) ([]byte, error) {
+	size := c.Size
+	if q.Size != 0 {
+		size = q.Size
+	}
+	if size > c.Size {
+		return nil, refusal.Errorf("log: no tree of %d entries: the log has %d", size, c.Size)
 	}
 	switch q.What {
 	case remote.LogCheckpoint:
 		return c.Note, nil
-	case remote.LogProof:
-		if q.Index >= c.Size {
-			return nil, refusal.Errorf("log proof: index %d is not in the log, which has %d entries", q.Index, c.Size)
-		}
-		p, err := d.Proof(c, q.Index)
+	case remote.LogConsistency:
+		p, err := d.ConsistencyIn(c, q.Old, size)
 		if err != nil {
 			return nil, err
 		}
 		return p.MarshalText()
 	}
-	p, err := d.Consistency(c, q.Old)
+	if q.Index >= size {
+		return nil, refusal.Errorf("log proof: index %d is not in the log, which has %d entries", q.Index, size)
+	}
+	if size != c.Size {
+		var err error
+		if c, err = olderCheckpoint(d, c, s, size); err != nil {
+			return nil, err
+		}
+	}
+	p, err := d.Proof(c, q.Index)
 	if err != nil {
 		return nil, err
 	}
 	return p.MarshalText()
+}
+
+// olderCheckpoint signs the checkpoint of the first size leaves of c's
+// tree (C2SP tlog-checkpoint body: origin, size, base64 root hash).
+func olderCheckpoint(d translog.Dir, c translog.Checkpoint, s note.Signer, size int64) (translog.Checkpoint, error) {
+	h, err := tlog.TreeHash(size, d.Hashes(c))
+	if err != nil {
+		return translog.Checkpoint{}, fmt.Errorf("log: root of the tree of %d entries: %w", size, err)
+	}
+	text := fmt.Sprintf("%s\n%d\n%s\n", s.Name(), size, base64.StdEncoding.EncodeToString(h[:]))
+	msg, err := note.Sign(&note.Note{Text: text}, s)
+	if err != nil {
+		return translog.Checkpoint{}, fmt.Errorf("log: sign checkpoint of size %d: %w", size, err)
+	}
+	return translog.Checkpoint{Origin: s.Name(), Size: size, Hash: h, Note: msg}, nil
 }
 
 // logOrigin is the log's origin: the config's, or the host name and the

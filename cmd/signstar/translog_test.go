@@ -143,7 +143,14 @@ func openCheckpoint(t *testing.T, msg []byte, v note.Verifier) tlog.Tree {
 // carry) and returns the leaf.
 func (l *logFixture) inclusion(t *testing.T, i int64, want tlog.Tree) translog.Entry {
 	t.Helper()
-	out := l.remote(t, nil, "log", "proof", strconv.FormatInt(i, 10)).Stdout
+	return l.inclusionIn(t, i, want, "log", "proof", strconv.FormatInt(i, 10))
+}
+
+// inclusionIn is inclusion with the command given, such as 'log proof i
+// SIZE' for the tree of an older checkpoint.
+func (l *logFixture) inclusionIn(t *testing.T, i int64, want tlog.Tree, words ...string) translog.Entry {
+	t.Helper()
+	out := l.remote(t, nil, words...).Stdout
 	head, cp, ok := bytes.Cut(out, []byte("\n\n"))
 	if !ok {
 		t.Fatalf("proof %d: no checkpoint: %q", i, out)
@@ -302,6 +309,16 @@ func TestLog200(t *testing.T) {
 			t.Fatalf("checkpoint %d has size %d", k, c.N)
 		}
 		l.consistency(t, c, final)
+		if k > 0 {
+			l.consistency(t, tenths[k-1], c) // NEW older than the latest
+		}
+	}
+	// A leaf proven in the tree of an older checkpoint the client holds.
+	for _, i := range []int64{0, 9, 55, 99, 150} {
+		c := tenths[i/10]
+		if e := l.inclusionIn(t, i, c, "log", "proof", strconv.FormatInt(i, 10), strconv.FormatInt(c.N, 10)); e.Signature != sha256.Sum256(rels[i].packets[0]) {
+			t.Errorf("leaf %d in the tree of %d is not signature %d", i, c.N, i)
+		}
 	}
 	// The notation breaks no verifier: gpgv and sqv on each form.
 	for _, rel := range rels[:len(logForms)] {
@@ -437,8 +454,8 @@ func TestLogKeyRefused(t *testing.T) {
 	}{
 		{[]string{"sign", "--key", "tlog"}, `key "tlog" is the transparency log's key`},
 		{[]string{"log", "proof", "1"}, "index 1 is not in the log, which has 1 entries"},
-		{[]string{"log", "proof", "0", "5"}, "the latest checkpoint has size 1"},
-		{[]string{"log", "consistency", "1", "2"}, "the latest checkpoint has size 1"},
+		{[]string{"log", "proof", "0", "5"}, "no tree of 5 entries: the log has 1"},
+		{[]string{"log", "consistency", "1", "2"}, "no tree of 2 entries: the log has 1"},
 	} {
 		cmd := exec.Command(binary, "-c", strings.Join(tt.words, " "))
 		cmd.Env = append(slices.Clone(l.env), "USER=signer")
