@@ -44,7 +44,8 @@ commands:
   sign --request --format FORMAT [--key NAME]
                                        answer an X.509 digest-only request (JSON) on stdin
   log checkpoint                       print the transparency log's latest signed checkpoint
-  log proof INDEX                      print the leaf INDEX and its inclusion proof (tlog-proof)
+  log proof INDEX [SIZE]               print the leaf INDEX and its inclusion proof (tlog-proof)
+                                       in the latest checkpoint's tree, or in that of SIZE
   log consistency OLD NEW              print the proof that the log of NEW leaves extends OLD
   cert [--key NAME]                    print the key's armored OpenPGP certificate
   cert --x509 [--key NAME]             print the key's X.509 certificate and chain (PEM)
