@@ -644,3 +644,22 @@ func TestLogX509(t *testing.T) {
 		r.want(t, map[string]string{"SIGNSTAR_FORMAT": "cms", "SIGNSTAR_LOG_INDEX": strconv.Itoa(i)})
 	}
 }
+
+// TestLogCLI: signstar sign on the signing host itself is logged too,
+// with "-" for the SSH key it has none of.
+func TestLogCLI(t *testing.T) {
+	l := newLogFixture(t, false)
+	data := []byte("artifact\n")
+	sig := l.ok(data, "sign")
+	if i := logIndex(t, sig); i != 0 {
+		t.Fatalf("index %d, want 0", i)
+	}
+	if err := verifytest.GPGV(t, l.repoCert, data, sig); err != nil {
+		t.Fatal(err)
+	}
+	e := l.inclusion(t, 0, l.checkpoint(t))
+	if e.Signature != sha256.Sum256(sig) || e.SSHKey != "-" || e.Account == "" {
+		t.Errorf("leaf 0: %+v", e)
+	}
+	readAuditFile(t, l.fixture)[0].want(t, map[string]string{"SIGNSTAR_MODE": "cli", "SIGNSTAR_LOG_INDEX": "0"})
+}
