@@ -68,7 +68,7 @@ func testClientHelp(t *testing.T, client string) {
 		wantFlags []string
 	}{
 		{"client", client, []string{"request", "gpg"}, []string{"--help", "--version"}},
-		{"full", binary, []string{"init", "key", "sign", "check", "request", "gpg"}, []string{"--help", "--config", "--version"}},
+		{"full", binary, []string{"init", "key", "sign", "check", "host", "log", "request", "gpg"}, []string{"--help", "--config", "--version"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -135,5 +135,5 @@ func testClientRequest(t *testing.T, client string) {
 		}
 	}
 	recs := readAuditFile(t, s.fixture)
-	recs[len(recs)-1].want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_REQUEST": "sign --request", "SIGNSTAR_INPUT_SHA256": "-"})
+	recs[len(recs)-1].want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_REQUEST": "sign --batch", "SIGNSTAR_INPUT_SHA256": "-"})
 }

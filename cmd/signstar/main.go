@@ -15,10 +15,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"reflect"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -55,37 +53,6 @@ func main() {
 func newParser(c *cli, opts ...kong.Option) (*kong.Kong, error) {
 	return newGrammar(c, opts...)
 }
-
-// parseSign parses 'signstar sign ...' with a model of that command alone.
-// kong builds its model by reflection over every command and struct tag
-// on each start: a tenth of the CPU of a 'signstar sign' at the command
-// line went to models of commands it did not run (perf, issue 17). The
-// model here is made of cli's own fields, the global --config and the
-// sign command, with their tags, so it cannot drift from the full one.
-// Help and anything it cannot parse go to the full model (ok false), so
-// usage and its errors read as ever.
-func parseSign(c *cli, args []string) (ctx *kong.Context, ok bool) {
-	if len(args) == 0 || args[0] != "sign" || slices.ContainsFunc(args, isHelpFlag) {
-		return nil, false
-	}
-	t := reflect.TypeOf(c.AdminCLI)
-	config, _ := t.FieldByName("Config")
-	sign, _ := t.FieldByName("Sign")
-	grammar := reflect.New(reflect.StructOf([]reflect.StructField{config, sign}))
-	parser, err := newGrammar(grammar.Interface())
-	if err != nil {
-		return nil, false
-	}
-	ctx, err = parser.Parse(args)
-	if err != nil {
-		return nil, false
-	}
-	c.Config = grammar.Elem().Field(0).String()
-	c.Sign = grammar.Elem().Field(1).Interface().(signCmd)
-	return ctx, true
-}
-
-func isHelpFlag(arg string) bool { return arg == "-h" || arg == "--help" }
 
 // newGrammar is kong.New with signstar's name, description and variables.
 func newGrammar(grammar any, opts ...kong.Option) (*kong.Kong, error) {
