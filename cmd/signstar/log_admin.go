@@ -15,13 +15,15 @@ import (
 	"time"
 
 	"signstar/pkg/config"
+	"signstar/pkg/keyring"
 	"signstar/pkg/translog"
 )
 
 type logCmd struct {
-	Verifier logVerifierCmd `cmd:"" help:"Print the log key's verifier key (NAME+HASH+KEY, the signed-note format) for 'request --log-key' and 'log verify --log-key'."`
-	Verify   logVerifyCmd   `cmd:"" help:"Check a copy of a log directory end to end: the checkpoint's signature, and every entry against it."`
-	Show     logShowCmd     `cmd:"" help:"Print the log's entries, one a line."`
+	Verifier   logVerifierCmd   `cmd:"" help:"Print the log key's verifier key (NAME+HASH+KEY, the signed-note format) for 'request --log-key' and 'log verify --log-key'."`
+	Checkpoint logCheckpointCmd `cmd:"" help:"Sign a checkpoint of the log's latest tree if none covers it yet, and print it (run it before publishing the directory)."`
+	Verify     logVerifyCmd     `cmd:"" help:"Check a copy of a log directory end to end: the checkpoint's signature, and every entry against it."`
+	Show       logShowCmd       `cmd:"" help:"Print the log's entries, one a line."`
 }
 
 type logVerifierCmd struct{}
@@ -29,31 +31,79 @@ type logVerifierCmd struct{}
 // Run prints the verifier key of the configured log key: the token's
 // public key, named by the log's origin.
 func (c *logVerifierCmd) Run(g *cli) error {
-	kr, cfg, err := openKeyring(g)
+	kr, lk, err := openLogKey(g)
 	if err != nil {
 		return err
 	}
 	defer kr.Close()
-	if !cfg.Log.Enabled() {
-		return errors.New("the config keeps no transparency log: set [log] key")
-	}
-	k, err := kr.Key(cfg.Log.Key)
-	if err != nil {
-		return err
-	}
-	host, err := os.Hostname()
-	if err != nil {
-		return err
-	}
-	// The signing account's origin: run this as that account, or set
-	// [log] origin (config.Log.OriginFor).
-	origin := cfg.Log.OriginFor(host, currentUser())
-	vkey, err := translog.VerifierKey(origin, k.Public())
+	vkey, err := translog.VerifierKey(lk.origin, lk.key.Public())
 	if err != nil {
 		return err
 	}
 	fmt.Println(vkey)
 	return nil
+}
+
+type logCheckpointCmd struct{}
+
+// Run signs a checkpoint of the log's latest tree, unless the stored one
+// already covers it, and prints it. Signing paths append without the log
+// key, and the log key signs only when a client asks (log checkpoint, log
+// proof), so a job that publishes the directory runs this first: the copy
+// then carries a checkpoint of every entry in it.
+func (c *logCheckpointCmd) Run(g *cli) error {
+	kr, lk, err := openLogKey(g)
+	if err != nil {
+		return err
+	}
+	defer kr.Close()
+	l, err := openLog(lk.cfg)
+	if err != nil {
+		return err
+	}
+	s, err := translog.NewSigner(lk.origin, lk.key.Signer())
+	if err != nil {
+		return err
+	}
+	cp, err := l.Checkpoint(s)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.Write(cp.Note)
+	return err
+}
+
+// logKey is the configured log key on the open token, and the origin its
+// checkpoints and verifier key are named by.
+type logKey struct {
+	cfg    *config.Config
+	key    *keyring.Key
+	origin string
+}
+
+// openLogKey opens the token and the config's log key. The origin is the
+// config's, or the host name and the account running this: run it as
+// the signing account, or set [log] origin (config.Log.OriginFor).
+func openLogKey(g *cli) (*keyring.Keyring, logKey, error) {
+	kr, cfg, err := openKeyring(g)
+	if err != nil {
+		return nil, logKey{}, err
+	}
+	lk := logKey{cfg: cfg}
+	if !cfg.Log.Enabled() {
+		err = errors.New("the config keeps no transparency log: set [log] key")
+	}
+	if err == nil {
+		lk.key, err = kr.Key(cfg.Log.Key)
+	}
+	if err == nil {
+		lk.origin, err = logOrigin(cfg, currentUser())
+	}
+	if err != nil {
+		kr.Close()
+		return nil, logKey{}, err
+	}
+	return kr, lk, nil
 }
 
 type logVerifyCmd struct {

@@ -216,3 +216,53 @@ func TestLogShow(t *testing.T) {
 	os.WriteFile(bundle, data, 0o644)
 	assertError(t, f.run(nil, "log", "show"), 1, "entry 2: does not hash")
 }
+
+// TestLogCheckpoint checks log checkpoint, what a publishing job runs
+// before it copies the log: a note signed by the log key (checked with
+// note.Open and the verifier key log verifier prints) naming the tree of
+// every entry appended, which log verify then accepts as a whole; and a
+// config without a log refused.
+func TestLogCheckpoint(t *testing.T) {
+	f := newFixture(t)
+	f.generate("signer", "ed25519")
+	assertError(t, f.run(nil, "log", "checkpoint"), 1, "keeps no transparency log")
+	f.generate("logkey", "ed25519")
+	dir := filepath.Join(f.dir, "log")
+	conf, err := os.ReadFile(f.conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf = fmt.Appendf(conf, "\n[log]\nkey = \"logkey\"\ndir = %q\norigin = %q\n", dir, testLogOrigin)
+	if err := os.WriteFile(f.conf, conf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := translog.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := l.Append(func(int64) (translog.Entry, error) { return testLogEntry(i), nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vkey := strings.TrimSpace(string(f.ok(nil, "log", "verifier")))
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := f.ok(nil, "log", "checkpoint")
+	n, err := note.Open(cp, note.VerifierList(v))
+	if err != nil {
+		t.Fatalf("log checkpoint printed %q: %v", cp, err)
+	}
+	if want := testLogOrigin + "\n3\n"; !strings.HasPrefix(n.Text, want) {
+		t.Errorf("checkpoint %q, want it to begin %q", n.Text, want)
+	}
+	if stored, _ := os.ReadFile(filepath.Join(dir, "checkpoint")); !bytes.Equal(stored, cp) {
+		t.Errorf("log checkpoint printed %q, the directory holds %q", cp, stored)
+	}
+	out := string(f.ok(nil, "log", "verify", "--log-key", vkey, dir))
+	if !strings.Contains(out, "verified 3 entries") {
+		t.Errorf("log verify after log checkpoint: %q, want 3 entries verified", out)
+	}
+}
