@@ -96,6 +96,11 @@ func configKeys() []term {
 			"'batch ended: N requests, the limit for one session; send the rest in a new session', exit status 3, and its batch-end record says limit."},
 		{"remote.batch-idle-timeout", "How long a sign --batch session waits for the next whole request line, as a duration (1s to 24h; default 60s). " +
 			"Past it: 'batch ended: idle for 60s; send the rest in a new session', exit status 3; a request cut off is recorded failed; the batch-end record says idle."},
+		{"log.key", "The transparency log's key: the name of an ed25519 key in [keys], which then signs checkpoints and nothing else. " +
+			"With it, every released signature is first appended to the log; if the append fails nothing is released."},
+		{"log.dir", "The log's directory (absolute; default /var/lib/signstar/log), in the C2SP tlog-tiles layout: " +
+			"the one path the login shell may write after lockdown besides the audit file."},
+		{"log.origin", "The checkpoints' origin line and the verifier key's name (default: the host name, a slash and the account)."},
 		{"keys.NAME.type", "The key type: " + strings.ReplaceAll(keyTypeEnum(), ",", ", ") + "."},
 		{"keys.NAME.id", "The key's CKA_ID on the token, in hex."},
 		{"keys.NAME.cert", "The key's OpenPGP certificate file; it holds the key's creation time."},
@@ -214,6 +219,8 @@ var auditFields = []term{
 		"record and request ID; the session's end is one more record, answered, with SIGNSTAR_EVENT=batch-end, the session ID " +
 		"as its request ID, and SIGNSTAR_DETAIL 'N requests, M signed, ended by eof|limit|idle|hangup|failure'."},
 	{"SIGNSTAR_BATCH_SEQ", "The request's place in its batch session, from 1."},
+	{"SIGNSTAR_LOG_INDEX", "The signature's leaf in the transparency log (log.key), appended before the record was written; " +
+		"a signature by several keys has one leaf per key, each in its key's record."},
 }
 
 const auditRecipes = `journalctl -t signstar SIGNSTAR_KEY=repo SIGNSTAR_RESULT=signed

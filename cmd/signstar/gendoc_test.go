@@ -211,7 +211,7 @@ func auditFieldNames(t *testing.T) []string {
 	signed := &audit.Record{RequestID: "1", Mode: audit.SSH, Result: audit.Signed, Warning: "w", User: "u",
 		SSHKey: "SHA256:k", Client: "192.0.2.1 22", Request: "sign", Key: "repo", KeyFingerprint: "f",
 		Format: audit.Kmod, InputSize: 1, InputSHA256: make([]byte, 32), InputSHA512: make([]byte, 64), SignatureCreated: time.Unix(1, 0),
-		SignedDigest: make([]byte, 32), Batch: "b", BatchSeq: 1}
+		SignedDigest: make([]byte, 32), Batch: "b", BatchSeq: 1, LogIndex: "7"}
 	failed := &audit.Record{RequestID: "2", Mode: audit.CLI, Result: audit.Failed, Error: "e", ModuleOutput: "m"}
 	changed := &audit.Record{RequestID: "3", Mode: audit.CLI, Result: audit.Changed, User: "root", Key: "repo",
 		KeyFingerprint: "f", Event: audit.KeyGenerate, Detail: "d"}
