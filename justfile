@@ -45,7 +45,7 @@ generate WHAT:
 package:
     scripts/package bin/packages
 
-# Benchmarks against pkcs11-tool, sha512sum, gpg and a do-nothing SSH session; writes docs/benchmarks.md (as root, ~13 min; SIGNSTAR_BENCH_QUICK=1 for a smoke run).
+# Benchmarks against pkcs11-tool, sha512sum, gpg and a do-nothing SSH session; writes docs/benchmarks.md (as root, ~18 min; SIGNSTAR_BENCH_SECTIONS=1,7 runs some sections into a temp dir; SIGNSTAR_BENCH_QUICK=1 for a smoke run).
 bench: build
     scripts/bench {{out}}
 

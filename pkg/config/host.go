@@ -3,8 +3,6 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"reflect"
 	"regexp"
 	"slices"
 
@@ -39,7 +37,7 @@ func (c *Config) SetAllow(name string, allow []string) error {
 			return err
 		}
 	}
-	return c.edit("set the allow list of key "+name, func(doc []byte) ([]byte, error) {
+	return c.edit("set the allow list of key "+name+" in "+c.path, "", func(doc []byte) ([]byte, error) {
 		return editKeyLine(doc, name, allowKey, line)
 	}, func(want *Config) { want.Keys[name].Allow = allow })
 }
@@ -55,46 +53,9 @@ func (c *Config) SetDefaultAction(action string) error {
 	if err != nil {
 		return err
 	}
-	return c.edit("set remote.default-action", func(doc []byte) ([]byte, error) {
+	return c.edit("set remote.default-action in "+c.path, "", func(doc []byte) ([]byte, error) {
 		return editRemoteLine(doc, line), nil
 	}, func(want *Config) { want.Remote.DefaultAction = action })
-}
-
-// edit applies change to the file and writes it back if the result parses
-// to the config before it with set applied, and to nothing else.
-func (c *Config) edit(what string, change func([]byte) ([]byte, error), set func(*Config)) error {
-	old, err := os.ReadFile(c.path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	data, err := change(old)
-	if err == nil {
-		err = sameAfter(old, data, set)
-	}
-	if err != nil {
-		return fmt.Errorf("%s in %s: %v", what, c.path, err)
-	}
-	if err := replaceFile(c.path, data); err != nil {
-		return err
-	}
-	set(c)
-	return nil
-}
-
-func sameAfter(before, after []byte, set func(*Config)) error {
-	want, err := Parse(before)
-	if err != nil {
-		return err
-	}
-	set(want)
-	got, err := Parse(after)
-	if err != nil {
-		return fmt.Errorf("the edited file does not parse: %v", err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Errorf("the edit would change more than that")
-	}
-	return nil
 }
 
 func tomlLine(key string, v any) ([]byte, error) {

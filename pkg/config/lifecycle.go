@@ -3,8 +3,6 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"reflect"
 	"regexp"
 	"slices"
 )
@@ -17,24 +15,14 @@ func (c *Config) SetDefault(name string) error {
 	if _, ok := c.Keys[name]; !ok {
 		return unknownKey(name)
 	}
-	old, err := os.ReadFile(c.path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	data, err := setDefaultLines(old, c.Keys, name)
-	if err == nil {
-		err = sameButDefault(old, data, name)
-	}
-	if err != nil {
-		return fmt.Errorf("make key %q the default in %s: %v; set default = true in [keys.%s] (and remove it elsewhere) by hand", name, c.path, err, name)
-	}
-	if err := replaceFile(c.path, data); err != nil {
-		return err
-	}
-	for n, k := range c.Keys {
-		k.Default = n == name
-	}
-	return nil
+	return c.edit(fmt.Sprintf("make key %q the default in %s", name, c.path),
+		fmt.Sprintf("set default = true in [keys.%s] (and remove it elsewhere) by hand", name),
+		func(doc []byte) ([]byte, error) { return setDefaultLines(doc, c.Keys, name) },
+		func(want *Config) {
+			for n, k := range want.Keys {
+				k.Default = n == name
+			}
+		})
 }
 
 var defaultKey = regexp.MustCompile(`^(default|"default"|'default')\s*=`)
@@ -86,24 +74,4 @@ func editKeyLine(doc []byte, name string, re *regexp.Regexp, line []byte) ([]byt
 		lines[last] = append(bytes.Clone(lines[last]), '\n')
 	}
 	return bytes.Join(slices.Insert(lines, last+1, append(bytes.Clone(line), '\n')), nil), nil
-}
-
-// sameButDefault checks that doc after the edit parses to doc before it
-// with only key name marked default.
-func sameButDefault(before, after []byte, name string) error {
-	want, err := Parse(before)
-	if err != nil {
-		return err
-	}
-	for n, k := range want.Keys {
-		k.Default = n == name
-	}
-	got, err := Parse(after)
-	if err != nil {
-		return fmt.Errorf("the edited file does not parse: %v", err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Errorf("the edit would change more than the default key")
-	}
-	return nil
 }

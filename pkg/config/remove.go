@@ -3,8 +3,6 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"reflect"
 	"regexp"
 )
 
@@ -20,22 +18,10 @@ func (c *Config) RemoveKey(name string) error {
 	if _, ok := c.Keys[name]; !ok {
 		return unknownKey(name)
 	}
-	old, err := os.ReadFile(c.path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	data, err := removeKeyTables(old, name)
-	if err == nil {
-		err = sameButRemoved(old, data, name)
-	}
-	if err != nil {
-		return fmt.Errorf("remove key %q from %s: %v; remove its [keys.%s] table by hand", name, c.path, err, name)
-	}
-	if err := replaceFile(c.path, data); err != nil {
-		return err
-	}
-	delete(c.Keys, name)
-	return nil
+	return c.edit(fmt.Sprintf("remove key %q from %s", name, c.path),
+		fmt.Sprintf("remove its [keys.%s] table by hand", name),
+		func(doc []byte) ([]byte, error) { return removeKeyTables(doc, name) },
+		func(want *Config) { delete(want.Keys, name) })
 }
 
 // tableHeader matches a table or array-of-tables header line and captures
@@ -98,24 +84,3 @@ func tableEnd(lines [][]byte, start int) int {
 }
 
 func isComment(line []byte) bool { return bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) }
-
-// sameButRemoved checks that doc after the edit parses to doc before it
-// without key name, and to nothing else.
-func sameButRemoved(before, after []byte, name string) error {
-	want, err := Parse(before)
-	if err != nil {
-		return err
-	}
-	delete(want.Keys, name)
-	got, err := Parse(after)
-	if err != nil {
-		return fmt.Errorf("the edited file does not parse: %v", err)
-	}
-	if len(want.Keys) == 0 && got.Keys == nil {
-		got.Keys = want.Keys
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Errorf("the edit would change more than key %q", name)
-	}
-	return nil
-}

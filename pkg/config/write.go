@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -144,6 +145,55 @@ func replaceFile(path string, data []byte) error {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("update config: %w", err)
+	}
+	return nil
+}
+
+// edit is the one way a config file is changed in place (key rotate,
+// delete and x509, host apply): change rewrites only its own lines, so the
+// admin's comments and layout stay; the result must parse to the config
+// before it with set applied, and to nothing else (a layout change
+// misread, an inline table), or the file is left alone; then it replaces
+// the file atomically and applies set to c. what names the edit and the
+// file in an error; hint, if any, says how to make it by hand.
+func (c *Config) edit(what, hint string, change func([]byte) ([]byte, error), set func(*Config)) error {
+	old, err := os.ReadFile(c.path)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	data, err := change(old)
+	if err == nil {
+		err = sameAfter(old, data, set)
+	}
+	if err != nil && hint != "" {
+		return fmt.Errorf("%s: %v; %s", what, err, hint)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %v", what, err)
+	}
+	if err := replaceFile(c.path, data); err != nil {
+		return err
+	}
+	set(c)
+	return nil
+}
+
+// sameAfter checks that after parses to before with set applied.
+func sameAfter(before, after []byte, set func(*Config)) error {
+	want, err := Parse(before)
+	if err != nil {
+		return err
+	}
+	set(want)
+	got, err := Parse(after)
+	if err != nil {
+		return fmt.Errorf("the edited file does not parse: %v", err)
+	}
+	if len(want.Keys) == 0 && got.Keys == nil {
+		got.Keys = want.Keys // the last key removed: no [keys] table at all
+	}
+	if !reflect.DeepEqual(got, want) {
+		return fmt.Errorf("the edit would change more than that")
 	}
 	return nil
 }

@@ -3,9 +3,7 @@ package config
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strings"
 
@@ -43,22 +41,10 @@ func (c *Config) SetX509(name, path string) error {
 	if err := nk.validate(name); err != nil {
 		return err
 	}
-	old, err := os.ReadFile(c.path)
-	if err != nil {
-		return fmt.Errorf("read config: %w", err)
-	}
-	data, err := setX509Line(old, name, path)
-	if err == nil {
-		err = sameBut(old, data, name, path)
-	}
-	if err != nil {
-		return fmt.Errorf("set x509 of key %q in %s: %v; add x509 = %q to [keys.%s] by hand", name, c.path, err, path, name)
-	}
-	if err := replaceFile(c.path, data); err != nil {
-		return err
-	}
-	k.X509 = path
-	return nil
+	return c.edit(fmt.Sprintf("set x509 of key %q in %s", name, c.path),
+		fmt.Sprintf("add x509 = %q to [keys.%s] by hand", path, name),
+		func(doc []byte) ([]byte, error) { return setX509Line(doc, name, path) },
+		func(want *Config) { want.Keys[name].X509 = path })
 }
 
 // setX509Line replaces the x509 line of table [keys.NAME] in doc, or adds
@@ -74,21 +60,3 @@ func setX509Line(doc []byte, name, path string) ([]byte, error) {
 }
 
 var x509Key = regexp.MustCompile(`^(x509|"x509"|'x509')\s*=`)
-
-// sameBut checks that doc after the edit parses to doc before it with
-// key name's x509 set to path, and to nothing else.
-func sameBut(before, after []byte, name, path string) error {
-	want, err := Parse(before)
-	if err != nil {
-		return err
-	}
-	want.Keys[name].X509 = path
-	got, err := Parse(after)
-	if err != nil {
-		return fmt.Errorf("the edited file does not parse: %v", err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		return fmt.Errorf("the edit would change more than x509")
-	}
-	return nil
-}
