@@ -280,6 +280,7 @@ func (r *results) smallSection(w io.Writer) {
 		{"signstar as the account / pkcs11-tool", "signstar sign (%s), as the account", "pkcs11-tool --sign (%s)"},
 		{"baseline (SIGNSTAR_BENCH_BASELINE) / pkcs11-tool", "signstar sign (%s), baseline", "pkcs11-tool --sign (%s)"},
 		{"signstar / baseline", "signstar sign (%s)", "signstar sign (%s), baseline"},
+		{"with the transparency log / without", "signstar sign (%s), with the transparency log", "signstar sign (%s)"},
 	} {
 		if r.small.byKey[fmt.Sprintf(q.a, "ed25519")] == nil || r.small.byKey[fmt.Sprintf(q.b, "ed25519")] == nil {
 			continue

@@ -102,6 +102,11 @@ func (f *fixture) small(c counts) (*smallResult, error) {
 		probe("signstar sign < /dev/null, as the account", []string{"sign", "--key", "ed25519"}, "", true),
 		f.sign("signstar sign (rsa3072), as the account", "rsa3072", in, out, true),
 	}
+	for _, key := range []string{"ed25519", "rsa3072"} {
+		s := f.sign("signstar sign ("+key+"), with the transparency log", key, in, out, false)
+		s.env = f.env(f.logConf)
+		specs = append(specs, s)
+	}
 	if f.baseline != "" {
 		// SIGNSTAR_BENCH_BASELINE: an older build, interleaved with this
 		// one, so that a change is measured under the same load.

@@ -44,6 +44,7 @@ type fixture struct {
 	hsmConf  string
 	cliConf  string            // config for root's CLI runs
 	acctConf string            // config for the account (login shell, CLI as the account)
+	logConf  string            // cliConf with a transparency log ([log], key tlog)
 	ids      map[string]string // key name -> CKA_ID hex
 	gpgHome  string
 	gpgFpr   map[string]string // key name -> fingerprint
@@ -156,7 +157,7 @@ func (f *fixture) token() error {
 		"--audit", "file:"+f.path("audit.jsonl")); err != nil {
 		return err
 	}
-	for _, k := range []struct{ name, typ string }{{"ed25519", "ed25519"}, {"rsa3072", "rsa3072"}} {
+	for _, k := range []struct{ name, typ string }{{"ed25519", "ed25519"}, {"rsa3072", "rsa3072"}, {"tlog", "ed25519"}} {
 		if _, err := sh(env, f.signstar, "key", "generate", "--name", k.name, "--type", k.typ, "--uid", "signstar bench <bench@example.invalid>"); err != nil {
 			return err
 		}
@@ -168,7 +169,20 @@ func (f *fixture) token() error {
 	for name, k := range cfg.Keys {
 		f.ids[name] = k.ID
 	}
-	return nil
+	return f.logConfig()
+}
+
+// logConfig writes logConf: the CLI's config with a transparency log whose
+// checkpoints the key tlog signs (issue 18), so section 1 can show what
+// the append before release costs a signature.
+func (f *fixture) logConfig() error {
+	cli, err := os.ReadFile(f.cliConf)
+	if err != nil {
+		return err
+	}
+	f.logConf = f.path("log.toml")
+	conf := fmt.Sprintf("%s\n[log]\nkey = \"tlog\"\ndir = %q\norigin = \"bench/log\"\n", cli, f.path("log"))
+	return os.WriteFile(f.logConf, []byte(conf), 0o644)
 }
 
 // gpg makes a GnuPG home with passphrase-less Ed25519 and RSA-3072 keys
