@@ -82,40 +82,104 @@ func (j *job) batch(name string) error {
 // written), which ends it too.
 func (b *batchSession) serve() (string, error) {
 	for b.seq < b.max {
-		if end, err := b.answerNext(); end != "" || err != nil {
+		if end, err := b.answerGroup(); end != "" || err != nil {
 			return end, err
 		}
 	}
 	return endLimit, nil
 }
 
-// answerNext reads, signs, records and answers the next request. The
-// token lock is let go while the session waits for the request (inside
-// SignHash) and again while it records and answers it: eight sessions on
-// one token wait for each other only while the token signs.
-func (b *batchSession) answerNext() (string, error) {
-	rj := b.requestJob()
-	line := &nextLine{b: b}
-	out, err := rj.respond(b.key, line)
-	if line.end != "" {
-		return line.end, nil // no request came
+// maxGroup bounds the requests recorded at once: the first of a group
+// waits for the others' signatures, never for their input.
+const maxGroup = 32
+
+// answerGroup reads, signs, records and answers the next request, and
+// with it those whose lines are already read in (group commit: their
+// records take one fsync, not one each). It never waits for a request
+// to sign more: a lone request is answered as soon as it is signed. The
+// token lock is let go while the session waits for a request (inside
+// SignHash) and again while it records and answers them: eight sessions
+// on one token wait for each other only while the token signs.
+func (b *batchSession) answerGroup() (string, error) {
+	g, cut, end := b.signGroup()
+	if len(g) == 0 {
+		return end, nil // no request came
 	}
-	b.seq++
-	var end string
+	var aend string
+	var err error
 	lerr := b.key.Unlocked(func() error {
-		end, err = b.answer(rj, out, err, line.cut)
+		aend, err = b.answer(g, cut)
 		return err
 	})
-	if err == nil && lerr != nil {
+	switch {
+	case err == nil && lerr != nil:
 		return endFailure, lerr
+	case aend != "" || err != nil:
+		return aend, err
 	}
-	return end, err
+	return end, nil
 }
 
-// answer records how a request ended and writes its line: the response,
-// or an error line; a request cut off by the idle timeout gets none.
-func (b *batchSession) answer(rj *job, out []byte, err error, cut bool) (string, error) {
-	out, err = rj.settle(audit.Signed, out, err)
+// signGroup signs the next request, and the ones after it while a whole
+// line is already read in, up to maxGroup, until the client is found
+// gone. cut: the last was cut off by
+// the idle timeout; end: no request came, and why.
+func (b *batchSession) signGroup() (g []outcome, cut bool, end string) {
+	for len(g) < maxGroup && b.seq < b.max && (len(g) == 0 || b.lines.Buffered()) {
+		rj := b.requestJob()
+		line := &nextLine{b: b}
+		out, err := rj.respond(b.key, line)
+		if line.end != "" {
+			return g, false, line.end
+		}
+		b.seq++
+		g = append(g, outcome{rj, out, err})
+		switch {
+		case line.cut:
+			return g, true, ""
+		case errors.Is(err, errHungUp):
+			return g, false, "" // answer ends the session on it
+		}
+	}
+	return g, false, ""
+}
+
+// errUnsent is the undelivered record of a signature of a group whose
+// session ended (the client went away) before its line was written.
+var errUnsent = errors.New("the session ended before its response was written")
+
+// answer records a group of requests (settleAll) and writes their lines
+// in order. Once the session ends, a signature not yet written gets its
+// undelivered record.
+func (b *batchSession) answer(g []outcome, cut bool) (string, error) {
+	settleAll(audit.Signed, g)
+	for _, o := range g {
+		if o.err == nil {
+			b.signed++ // made and recorded; whether it got out, its records say
+		}
+	}
+	end := ""
+	for i, o := range g {
+		if end != "" {
+			if o.err == nil {
+				if err := o.j.undelivered(errUnsent); err != errUnsent {
+					return endFailure, err
+				}
+			}
+			continue
+		}
+		var err error
+		if end, err = b.answerOne(o, cut && i == len(g)-1); err != nil {
+			return end, err
+		}
+	}
+	return end, nil
+}
+
+// answerOne writes a settled request's line: the response, or an error
+// line; a request cut off by the idle timeout gets none.
+func (b *batchSession) answerOne(o outcome, cut bool) (string, error) {
+	out, err := o.out, o.err
 	signed := err == nil
 	switch {
 	case errors.Is(err, errNotReleased):
@@ -123,11 +187,9 @@ func (b *batchSession) answer(rj *job, out []byte, err error, cut bool) (string,
 	case cut:
 		return endIdle, nil // the client stopped inside a request: no answer
 	case err != nil:
-		out = request.ErrorResponse(toClient(err, rj.rec.RequestID).Error())
-	default:
-		b.signed++ // made and recorded; whether it got out, its records say
+		out = request.ErrorResponse(toClient(err, o.j.rec.RequestID).Error())
 	}
-	if end, err := send(rj, out, signed); end != "" || err != nil {
+	if end, err := send(o.j, out, signed); end != "" || err != nil {
 		return end, err
 	}
 	if errors.Is(err, errHungUp) {

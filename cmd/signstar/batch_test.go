@@ -258,11 +258,13 @@ func TestBatchBadRequests(t *testing.T) {
 }
 
 // TestBatchClientKilled: a client killed in the middle of a long stream.
-// Every request the session read has its record, all signed but the last,
-// which was in flight: its signature undelivered, or it failed (the
-// client was found gone before the token signed, or its line was cut
-// off); the session's end says hangup; what the client had received
-// before it died is whole, verified lines.
+// Every request the session read has its record, all signed but perhaps
+// the last, which failed (the client was found gone before the token
+// signed, or its line was cut off). The signatures in flight when the
+// client went (those of the group recorded at once and not yet written,
+// at most maxGroup) each have a second record saying undelivered, and no
+// response the client received has one. The session's end says hangup;
+// what the client had received before it died is whole, verified lines.
 func TestBatchClientKilled(t *testing.T) {
 	s := newSSHFixture(t, "")
 	files, lines := batchFiles(t, 3000)
@@ -296,29 +298,34 @@ func TestBatchClientKilled(t *testing.T) {
 
 	recs, end := waitBatchEnd(t, s.fixture)
 	n := len(recs)
-	if n == 0 || recs[n-1]["SIGNSTAR_RESULT"] == "undelivered" {
-		n-- // the undelivered record repeats the last request's
+	for n > 0 && recs[n-1]["SIGNSTAR_RESULT"] == "undelivered" {
+		n--
 	}
+	read, undelivered := recs[:n], recs[n:]
 	if n < len(got) || n >= len(lines) {
 		t.Fatalf("%d requests recorded: the session read %d responses' worth and cannot have finished %d", n, len(got), len(lines))
 	}
-	assertRequestRecords(t, recs[:n-1], repeat("signed", n-1), files)
-	inFlight := recs[n-1:]
-	switch {
-	case len(inFlight) == 2:
-		inFlight[0].want(t, map[string]string{"SIGNSTAR_RESULT": "signed", "SIGNSTAR_BATCH_SEQ": strconv.Itoa(n)})
-		inFlight[1].want(t, map[string]string{"SIGNSTAR_RESULT": "undelivered", "SIGNSTAR_BATCH_SEQ": strconv.Itoa(n),
-			"SIGNSTAR_REQUEST_ID": inFlight[0]["SIGNSTAR_REQUEST_ID"], "SIGNSTAR_ERROR": "*"})
-	case inFlight[0]["SIGNSTAR_RESULT"] == "failed" || inFlight[0]["SIGNSTAR_RESULT"] == "refused":
-		inFlight[0].want(t, map[string]string{"SIGNSTAR_BATCH_SEQ": strconv.Itoa(n), "SIGNSTAR_ERROR": "*"})
-	default:
-		t.Fatalf("the request in flight was recorded %+v, want undelivered or failed", inFlight)
+	signed := n
+	if r := read[n-1]["SIGNSTAR_RESULT"]; r == "failed" || r == "refused" {
+		read[n-1].want(t, map[string]string{"SIGNSTAR_BATCH_SEQ": strconv.Itoa(n), "SIGNSTAR_ERROR": "*"})
+		signed--
 	}
-	signed := n - 1
-	if len(inFlight) == 2 {
-		signed = n
+	assertRequestRecords(t, read[:signed], repeat("signed", signed), files)
+	if len(undelivered) > maxGroup {
+		t.Fatalf("%d signatures undelivered, more than a group (%d) in flight", len(undelivered), maxGroup)
 	}
-	t.Logf("killed after %d responses; the session read %d requests: %s", len(got), n, inFlight[len(inFlight)-1]["SIGNSTAR_ERROR"])
+	for i, u := range undelivered {
+		seq := signed - len(undelivered) + 1 + i
+		if seq <= len(got) {
+			t.Fatalf("request %d recorded undelivered, but the client received its response", seq)
+		}
+		u.want(t, map[string]string{"SIGNSTAR_RESULT": "undelivered", "SIGNSTAR_BATCH_SEQ": strconv.Itoa(seq),
+			"SIGNSTAR_REQUEST_ID": read[seq-1]["SIGNSTAR_REQUEST_ID"], "SIGNSTAR_ERROR": "*"})
+	}
+	if signed == n && len(undelivered) == 0 {
+		t.Fatalf("the requests in flight were recorded %+v, want undelivered or failed", read[n-1])
+	}
+	t.Logf("killed after %d responses; the session read %d requests, %d undelivered", len(got), n, len(undelivered))
 	end.want(t, map[string]string{"SIGNSTAR_DETAIL": fmt.Sprintf("%d requests, %d signed, ended by hangup", n, signed)})
 }
 

@@ -80,27 +80,54 @@ func (j *job) end(ok audit.Result, out []byte, err error) error {
 // settle records how one request ended (ok, unless err says otherwise)
 // and returns what may be released: out once every record for it is
 // written, nil and the error to report otherwise. Every request goes
-// through it, one on its own (end) and each of a batch (batch.go), so
-// what must happen before a signature may leave is written here once.
+// through it, one on its own (end) and each of a batch (batch.go, a
+// group at a time: settleAll), so what must happen before a signature may
+// leave is written here once.
 func (j *job) settle(ok audit.Result, out []byte, err error) ([]byte, error) {
-	if ok == audit.Signed && err == nil {
-		out, err = j.appendLog(out) // its leaf first: the record carries its index
+	g := []outcome{{j, out, err}}
+	settleAll(ok, g)
+	return g[0].out, g[0].err
+}
+
+// outcome is one request as settleAll takes it and leaves it: its job,
+// and what it produced or why not.
+type outcome struct {
+	j   *job
+	out []byte
+	err error
+}
+
+// settleAll is settle for a group of requests sharing one sink (a batch
+// session's): their records are written at once, with one fsync(2) for
+// the file sink, and if that fails none of them may be released.
+func settleAll(ok audit.Result, g []outcome) {
+	var recs []*audit.Record
+	for i := range g {
+		o := &g[i]
+		if ok == audit.Signed && o.err == nil {
+			o.out, o.err = o.j.appendLog(o.out) // its leaf first: the record carries its index
+		}
+		o.j.rec.Result = ok
+		if o.err != nil {
+			o.j.rec.Result, o.j.rec.Error = audit.ResultOf(o.err), o.err.Error()
+		}
+		if o.j.stderr != nil {
+			o.j.rec.ModuleOutput = o.j.stderr.output()
+		}
+		recs = append(recs, o.j.records()...)
 	}
-	j.rec.Result = ok
-	if err != nil {
-		j.rec.Result, j.rec.Error = audit.ResultOf(err), err.Error()
+	werr := g[0].j.sink.WriteAll(recs)
+	for i := range g {
+		o := &g[i]
+		switch {
+		case werr != nil:
+			o.out, o.err = nil, fmt.Errorf("write audit record: %v; %w", werr, errNotReleased)
+		case o.err != nil:
+			o.out = nil
+		default:
+			o.j.announceLog()
+		}
 	}
-	if j.stderr != nil {
-		j.rec.ModuleOutput = j.stderr.output()
-	}
-	if werr := j.write(); werr != nil {
-		return nil, fmt.Errorf("write audit record: %v; %w", werr, errNotReleased)
-	}
-	if err != nil {
-		return nil, err
-	}
-	j.announceLog()
-	return out, nil
 }
 
 // errNotReleased marks settle's own failures: what must be written before
@@ -134,21 +161,20 @@ func (j *job) undelivered(err error) error {
 	return err
 }
 
-// write writes the job's record, and one more for each further key of a
+// write writes the job's records.
+func (j *job) write() error { return j.sink.WriteAll(j.records()) }
+
+// records is the job's record, and one more for each further key of a
 // signature by several: the same record naming that key.
-func (j *job) write() error {
-	if err := j.sink.Write(j.rec); err != nil {
-		return err
-	}
+func (j *job) records() []*audit.Record {
+	rs := []*audit.Record{j.rec}
 	for i, k := range j.also {
 		rec := *j.rec
 		rec.Key, rec.KeyFingerprint = k.Name, k.Cert.Fingerprint()
 		rec.LogIndex = j.logIndexOf(i + 1)
-		if err := j.sink.Write(&rec); err != nil {
-			return err
-		}
+		rs = append(rs, &rec)
 	}
-	return nil
+	return rs
 }
 
 // openKeys opens the token and the named keys and notes them for the

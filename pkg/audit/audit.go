@@ -207,7 +207,22 @@ type Sink interface {
 	// Write records r. A nil error means the entry is with journald or on
 	// disk; on error the caller must not release the signature.
 	Write(r *Record) error
+	// WriteAll records rs as Write does, all or none: the file sink
+	// writes them with one write(2) and one fsync(2), so a batch pays
+	// one sync for a group of signatures (cmd/signstar, batch.go).
+	// journald and stderr send them one by one: nothing to sync.
+	WriteAll(rs []*Record) error
 	Close() error
+}
+
+// writeEach is WriteAll for a sink with nothing to sync.
+func writeEach(s Sink, rs []*Record) error {
+	for _, r := range rs {
+		if err := s.Write(r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrStderrInLoginShell refuses the stderr sink in the login shell, where

@@ -163,21 +163,29 @@ func lastByte(fd int, path string) (last byte, empty bool, err error) {
 
 // Write appends r as one line with one write(2) and fsync(2)s it, or leaves
 // the file as it was and returns an error.
-func (s *fileSink) Write(r *Record) error {
-	if s.repaired || s.torn {
-		rr := *r
-		rr.Warning = joinWarnings(r.Warning, repairWarning)
-		r = &rr
-	}
-	f, err := r.fields()
-	if err != nil {
-		return err
-	}
-	line := encodeJSON(f, s.now())
+func (s *fileSink) Write(r *Record) error { return s.WriteAll([]*Record{r}) }
+
+// WriteAll appends rs as one line each with one write(2) and one fsync(2),
+// or leaves the file as it was and returns an error: none of them is on
+// disk, so none of their signatures may leave.
+func (s *fileSink) WriteAll(rs []*Record) error {
+	var lines []byte
 	if s.torn {
-		line = append([]byte{'\n'}, line...)
+		lines = append(lines, '\n')
 	}
-	if err := s.append(line); err != nil {
+	for i, r := range rs {
+		if i == 0 && (s.repaired || s.torn) {
+			rr := *r
+			rr.Warning = joinWarnings(r.Warning, repairWarning)
+			r = &rr
+		}
+		f, err := r.fields()
+		if err != nil {
+			return err
+		}
+		lines = append(lines, encodeJSON(f, s.now())...)
+	}
+	if err := s.append(lines); err != nil {
 		return fmt.Errorf("write audit entry: %v", err)
 	}
 	s.repaired, s.torn = false, false
@@ -310,6 +318,8 @@ func (s *stderrSink) Write(r *Record) error {
 	}
 	return nil
 }
+
+func (s *stderrSink) WriteAll(rs []*Record) error { return writeEach(s, rs) }
 
 func (s *stderrSink) Close() error { return nil }
 

@@ -67,6 +67,14 @@ func (l *LineReader) Next() ([]byte, error) {
 	return bytes.Clone(line[:min(len(line), l.max)]), err
 }
 
+// Buffered reports whether a whole line is already read in, so that Next
+// returns it without waiting for r: a batch signs it before it settles
+// the requests before it, and never waits for one that is not there.
+func (l *LineReader) Buffered() bool {
+	b, _ := l.br.Peek(l.br.Buffered()) // no read: only what is there
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
 // skip reads past the rest of a line that is too long.
 func (l *LineReader) skip() error {
 	for {
