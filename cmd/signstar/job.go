@@ -101,12 +101,12 @@ type outcome struct {
 // session's): their records are written at once, with one fsync(2) for
 // the file sink, and if that fails none of them may be released.
 func settleAll(ok audit.Result, g []outcome) {
+	if ok == audit.Signed {
+		appendLog(g) // their leaves first: the records carry their indexes
+	}
 	var recs []*audit.Record
 	for i := range g {
 		o := &g[i]
-		if ok == audit.Signed && o.err == nil {
-			o.out, o.err = o.j.appendLog(o.out) // its leaf first: the record carries its index
-		}
 		o.j.rec.Result = ok
 		if o.err != nil {
 			o.j.rec.Result, o.j.rec.Error = audit.ResultOf(o.err), o.err.Error()

@@ -3,7 +3,8 @@
 package main
 
 // The transparency log (issue 18, package translog) on the signing path:
-// every signature job.settle is about to release gets its leaf first,
+// every signature job.settle is about to release gets its leaf first (a
+// batch's group of signatures theirs under one lock and one fsync round),
 // under the same fail-closed rule as the audit record, and the remote
 // commands that read the log (log checkpoint, log proof, log
 // consistency).
@@ -93,43 +94,93 @@ func logPolicy(p *sandbox.Policy, cfg *config.Config) {
 	}
 }
 
-// appendLog gives out, the signature settle is about to release, its
-// leaves in the log and returns what must be released instead: out with
-// the index in it. The index goes into j.rec, written next.
-func (j *job) appendLog(out []byte) ([]byte, error) {
-	if j.cfg == nil || !j.cfg.Log.Enabled() {
-		return out, nil
+// appendLog gives each signature of g that settle is about to release
+// its leaves in the log, the group's under one lock and one round of
+// fsyncs (a batch's group, settleAll), and sets its out to what must be
+// released instead: the signature with its index in it. The index goes
+// into the job's record, written next. If the append fails, none of the
+// group is released.
+func appendLog(g []outcome) {
+	var ls []leaves
+	var at []*outcome
+	for i := range g {
+		o := &g[i]
+		if o.err != nil || o.j.cfg == nil || !o.j.cfg.Log.Enabled() {
+			continue
+		}
+		if o.j.tl.log == nil {
+			o.out, o.err = nil, errors.New("transparency log: BUG: not opened before the lockdown; nothing released")
+			continue
+		}
+		l, err := o.j.leaves(o.out)
+		if err != nil {
+			o.out, o.err = nil, logError(err)
+			continue
+		}
+		ls, at = append(ls, l), append(at, o)
 	}
-	if j.tl.log == nil {
-		return nil, errors.New("transparency log: BUG: not opened before the lockdown; nothing released")
+	if len(ls) == 0 {
+		return
 	}
-	var err error
-	switch {
-	case j.rec.Format.X509():
-		out, err = j.appendX509(out)
-	case j.rec.Format == audit.Request:
-		out, err = j.appendResponse(out)
-	default:
-		out, err = j.appendOpenPGP(out)
+	firsts := make([]int64, len(ls))
+	_, err := at[0].j.tl.log.AppendAll(func(first int64) ([]translog.Entry, error) {
+		var es []translog.Entry
+		for i, l := range ls {
+			firsts[i] = first + int64(len(es))
+			e, err := l.entries(firsts[i])
+			if err != nil {
+				return nil, err
+			}
+			es = append(es, e...)
+		}
+		return es, nil
+	})
+	for i, o := range at {
+		ferr := err
+		if ferr == nil {
+			o.out, ferr = ls[i].finish(firsts[i])
+		}
+		if ferr != nil {
+			o.out, o.err = nil, logError(ferr)
+		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("append to the transparency log: %w; nothing released", err)
-	}
-	return out, nil
 }
 
-// appendOpenPGP logs each signature packet of out (one per key of a
+func logError(err error) error {
+	return fmt.Errorf("append to the transparency log: %w; nothing released", err)
+}
+
+// leaves is what one signature adds to the log: entries makes its leaves
+// under the log lock, given the index of the first; finish then returns
+// the output to release, carrying that index.
+type leaves struct {
+	entries func(first int64) ([]translog.Entry, error)
+	finish  func(first int64) ([]byte, error)
+}
+
+// leaves are out's leaves, by its format.
+func (j *job) leaves(out []byte) (leaves, error) {
+	switch {
+	case j.rec.Format.X509():
+		return j.x509Leaves(out)
+	case j.rec.Format == audit.Request:
+		return j.responseLeaves(out)
+	}
+	return j.openPGPLeaves(out)
+}
+
+// openPGPLeaves logs each signature packet of out (one per key of a
 // signature by several) as its own leaf, in key order, with consecutive
 // indexes.
-func (j *job) appendOpenPGP(out []byte) ([]byte, error) {
+func (j *job) openPGPLeaves(out []byte) (leaves, error) {
 	o, err := pgp.SplitOutput(out)
 	if err != nil {
-		return nil, err
+		return leaves{}, err
 	}
 	if len(o.Packets) != 1+len(j.also) {
-		return nil, fmt.Errorf("BUG: %d signature packets for %d keys", len(o.Packets), 1+len(j.also))
+		return leaves{}, fmt.Errorf("BUG: %d signature packets for %d keys", len(o.Packets), 1+len(j.also))
 	}
-	first, err := j.tl.log.AppendAll(func(first int64) ([]translog.Entry, error) {
+	entries := func(first int64) ([]translog.Entry, error) {
 		es := make([]translog.Entry, len(o.Packets))
 		for i := range o.Packets {
 			p, err := pgp.AddUnhashedNotation(o.Packets[i], indexNotation(first+int64(i)))
@@ -142,56 +193,68 @@ func (j *job) appendOpenPGP(out []byte) ([]byte, error) {
 			}
 		}
 		return es, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	j.tl.index, j.tl.logged = first, true
-	j.rec.LogIndex = strconv.FormatInt(first, 10)
-	return o.Bytes()
+	finish := func(first int64) ([]byte, error) {
+		j.tl.index, j.tl.logged = first, true
+		j.rec.LogIndex = strconv.FormatInt(first, 10)
+		return o.Bytes()
+	}
+	return leaves{entries, finish}, nil
 }
 
-// appendResponse logs the signature in a digest-only response and
-// returns the response with the signature carrying its index, and the
-// index in the response's log-index field.
-func (j *job) appendResponse(out []byte) ([]byte, error) {
+// responseLeaves logs the signature in a digest-only response; the
+// response released has the signature carrying its index, and the index
+// in its log-index field.
+func (j *job) responseLeaves(out []byte) (leaves, error) {
 	sig, err := request.ReadResponse(bytes.NewReader(out))
 	if err != nil {
-		return nil, fmt.Errorf("BUG: own response: %v", err)
+		return leaves{}, fmt.Errorf("BUG: own response: %v", err)
 	}
-	if sig, err = j.appendOpenPGP(sig); err != nil {
-		return nil, err
-	}
-	resp, err := request.Response(sig)
+	l, err := j.openPGPLeaves(sig)
 	if err != nil {
-		return nil, err
+		return leaves{}, err
 	}
-	return request.WithLogIndex(resp, j.tl.index)
+	finish := l.finish
+	l.finish = func(first int64) ([]byte, error) {
+		sig, err := finish(first)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := request.Response(sig)
+		if err != nil {
+			return nil, err
+		}
+		return request.WithLogIndex(resp, first)
+	}
+	return l, nil
 }
 
-// appendX509 logs an X.509 signature: the bytes released, or for a
+// x509Leaves logs an X.509 signature: the bytes released, or for a
 // digest-only request the output its response carries, which then gets
 // the log-index field. The direct forms have no room for the index in
 // what they release; the client is told it on stderr once the record is
 // written (announceLog).
-func (j *job) appendX509(out []byte) ([]byte, error) {
+func (j *job) x509Leaves(out []byte) (leaves, error) {
 	sig, isResponse := out, len(out) > 0 && out[0] == '{'
 	if isResponse {
 		var err error
 		if sig, err = request.ReadOutput(bytes.NewReader(out), string(j.rec.Format)); err != nil {
-			return nil, fmt.Errorf("BUG: own response: %v", err)
+			return leaves{}, fmt.Errorf("BUG: own response: %v", err)
 		}
 	}
-	index, err := j.tl.log.Append(func(int64) (translog.Entry, error) { return j.entry(0, sig) })
-	if err != nil {
-		return nil, err
+	entries := func(int64) ([]translog.Entry, error) {
+		e, err := j.entry(0, sig)
+		return []translog.Entry{e}, err
 	}
-	j.tl.index, j.tl.logged, j.rec.LogIndex = index, true, strconv.FormatInt(index, 10)
-	if !isResponse {
-		j.tl.notice = true
-		return out, nil
+	finish := func(index int64) ([]byte, error) {
+		j.tl.index, j.tl.logged, j.rec.LogIndex = index, true, strconv.FormatInt(index, 10)
+		if !isResponse {
+			j.tl.notice = true
+			return out, nil
+		}
+		return request.WithLogIndex(out, index)
 	}
-	return request.WithLogIndex(out, index)
+	return leaves{entries, finish}, nil
 }
 
 // logIndexOf is the leaf of the signature by the job's key i (0: the
