@@ -163,6 +163,7 @@ func assertAllSigners(t *testing.T, certs [][]byte, data, sig []byte, want []str
 		got, _ := verifytest.SQVSigners(t, certs, data, sig)
 		return got
 	}
+	want = slices.Sorted(slices.Values(want)) // verifiers report in their own order
 	for name, signers := range map[string]func(testing.TB, [][]byte, []byte, []byte) []string{
 		"gpgv": verifytest.GPGVSigners, "gpg": verifytest.GPGSigners, "sqv": sqv,
 	} {
