@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 )
 
 // SyncDir fsyncs the directory dir, so that an entry just created or
@@ -31,4 +32,46 @@ func WithoutPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// WriteTemp writes data to a new temporary file beside path (rename(2) is
+// atomic only within a file system), with mode perm, synced, and returns
+// its name; on error nothing is left behind. The name starts with a dot
+// and ends in .tmp, so globs and publishers skip it.
+func WriteTemp(path string, data []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return "", err
+	}
+	err = f.Chmod(perm)
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// WriteAtomic replaces path with data, mode perm: a reader, or a crash,
+// sees the old file or the new one, never a part. The temporary file is
+// renamed over path and the directory synced, so the rename survives a
+// crash too.
+func WriteAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := WriteTemp(path, data, perm)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return SyncDir(filepath.Dir(path))
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"signstar/internal/filesys"
 	"strings"
 
 	"github.com/pelletier/go-toml/v2"
@@ -118,32 +119,13 @@ func appendKey(old []byte, name string, k *Key) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// replaceFile writes the config atomically, keeping its mode.
 func replaceFile(path string, data []byte) error {
 	fi, err := os.Stat(path)
+	if err == nil {
+		err = filesys.WriteAtomic(path, data, fi.Mode().Perm())
+	}
 	if err != nil {
-		return fmt.Errorf("update config: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".signstar-config-*")
-	if err != nil {
-		return fmt.Errorf("update config: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("update config: %w", err)
-	}
-	if err := tmp.Chmod(fi.Mode().Perm()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("update config: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("update config: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("update config: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("update config: %w", err)
 	}
 	return nil

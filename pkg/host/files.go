@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"signstar/internal/filesys"
 	"syscall"
 )
 
@@ -107,28 +108,19 @@ func (o Options) write(w want) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".signstar-host-*")
+	tmp, err := filesys.WriteTemp(p, w.data, 0o600)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(w.data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = o.setMode(tmp.Name(), w)
-	}
+	defer os.Remove(tmp)
+	err = o.setMode(tmp, w)
 	if err == nil && w.check != nil {
-		err = w.check(tmp.Name())
+		err = w.check(tmp)
 	}
 	if err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), p)
+	return os.Rename(tmp, p)
 }
 
 func (o Options) setMode(p string, w want) error {

@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
+	"signstar/internal/filesys"
 	"signstar/pkg/config"
 	"signstar/pkg/pgp"
 )
@@ -142,7 +142,7 @@ func writeRevocation(path string, cert *pgp.Certificate, key crypto.Signer, now 
 // of it or nothing: a temporary file in the same directory, synced, then
 // linked to path, which fails if path exists.
 func createAtomically(path string, data []byte, perm os.FileMode) error {
-	tmp, err := writeTemp(path, data, perm)
+	tmp, err := filesys.WriteTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func createAtomically(path string, data []byte, perm os.FileMode) error {
 // replaceAtomically writes data to path with mode perm, replacing what
 // was there in one rename.
 func replaceAtomically(path string, data []byte, perm os.FileMode) error {
-	tmp, err := writeTemp(path, data, perm)
+	tmp, err := filesys.WriteTemp(path, data, perm)
 	if err != nil {
 		return err
 	}
@@ -162,28 +162,4 @@ func replaceAtomically(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return nil
-}
-
-// writeTemp writes data to a new temporary file beside path, with mode
-// perm, synced, and returns its name.
-func writeTemp(path string, data []byte, perm os.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return "", err
-	}
-	err = f.Chmod(perm)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }

@@ -132,7 +132,7 @@ func (kr *Keyring) StoreX509(k *Key, cert *x509.Certificate, chain []*x509.Certi
 	}
 	_, statErr := os.Lstat(path)
 	c := &X509{Path: path, Cert: cert, Chain: chain}
-	if err := writeAtomic(path, c.PEM()); err != nil {
+	if err := filesys.WriteAtomic(path, c.PEM(), 0o644); err != nil { // a certificate is public
 		return "", err
 	}
 	if kc.X509 == rel {
@@ -145,40 +145,4 @@ func (kr *Keyring) StoreX509(k *Key, cert *x509.Certificate, chain []*x509.Certi
 		return "", err
 	}
 	return path, nil
-}
-
-// writeAtomic replaces path with data, mode 0644 (a certificate is
-// public): a reader, or a crash, sees the old file or the new one. The
-// temporary file is in the same directory (rename(2) is atomic only
-// within a file system), and the directory is synced so the rename
-// survives a crash.
-func writeAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	return filesys.SyncDir(dir)
 }

@@ -53,7 +53,7 @@
 //	.tree                       the tree as last appended, not yet signed
 //
 // The dot files are not for publication (rsync --exclude '.*'); nor are
-// the temporary files (.tmp-*) a crash may leave behind.
+// the temporary files (.NAME.*.tmp) a crash may leave behind.
 //
 // <N> is written in groups of three digits, all but the last prefixed by
 // "x" (1234067 is x001/x234/067), as tlog.Tile.Path does. The partial

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"signstar/internal/filesys"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -27,7 +28,15 @@ func (w *writer) write(rel string, data []byte) error {
 	if err := w.mkdirs(filepath.Dir(path)); err != nil {
 		return err
 	}
-	if err := writeAtomic(path, data); err != nil {
+	// Renamed into place now, synced with its directory in sync: an
+	// append's files share their directories' fsyncs.
+	tmp, err := filesys.WriteTemp(path, data, 0o644)
+	if err == nil {
+		if err = os.Rename(tmp, path); err != nil {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("write %s: %v", rel, err)
 	}
 	w.dirs[filepath.Dir(path)] = true
@@ -53,8 +62,8 @@ func (w *writer) mkdirs(dir string) error {
 // sync fsyncs every directory written to.
 func (w *writer) sync() error {
 	for d := range w.dirs {
-		if err := syncDir(d); err != nil {
-			return err
+		if err := filesys.SyncDir(d); err != nil {
+			return fmt.Errorf("sync %s: %v", d, err)
 		}
 	}
 	clear(w.dirs)
@@ -89,41 +98,4 @@ func (w *writer) removeSuperseded(old, n int64) {
 			os.Remove(filepath.Join(w.root, filepath.FromSlash(tilePath(ot))))
 		}
 	}
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %v", dir, err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %v", dir, err)
-	}
-	return nil
 }
